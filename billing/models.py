@@ -1,0 +1,50 @@
+"""The billing outbox: every request to the billing system (ESG), until it is acknowledged."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class BillingRequest(models.Model):
+    """One request for the billing system, written in the same transaction as the change.
+
+    ``subject_type``/``subject_id`` name the domain row it is about (e.g.
+    ``enrollment``/42) without billing importing the app that owns it.
+    """
+
+    class Kind(models.TextChoices):
+        CREATE_PROSPECT = "create_prospect", "Create Prospect"
+        CANCEL = "cancel", "Cancel"
+        DROP = "drop", "Drop"
+        MOVE_OUT = "move_out", "Move out"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        RETRYING = "retrying", "Retrying"
+        SENT = "sent", "Acknowledged"
+        FAILED = "failed", "Failed (needs attention)"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    subject_type = models.CharField(max_length=30)
+    subject_id = models.BigIntegerField()
+    utility_code = models.CharField(max_length=40, blank=True)
+    payload = models.JSONField()
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.QUEUED, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_error = models.TextField(blank=True)
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["subject_type", "subject_id"])]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.subject_type}:{self.subject_id} ({self.state})"

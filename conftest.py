@@ -1,0 +1,216 @@
+"""Project-wide pytest fixtures: simulators over real HTTP, a real Celery worker, Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up in {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def simulators_server():
+    """The simulators process (``python -m simulators``) on a free loopback port."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulators", "--port", str(port)],
+        cwd=ROOT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/_health")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def simulators_url(simulators_server, settings):
+    """Base URL of the simulators, with faults and remembered state cleared for this test.
+
+    Also points ``settings.SIMULATORS_URL`` at it.
+    """
+    httpx.delete(f"{simulators_server}/_faults")
+    httpx.delete(f"{simulators_server}/_state")
+    settings.SIMULATORS_URL = simulators_server
+    yield simulators_server
+    httpx.delete(f"{simulators_server}/_faults")
+
+
+def set_fault(base_url: str, system: str, **fault) -> None:
+    """Tell the simulators to misbehave: ``set_fault(url, "esg", outage=True)``."""
+    response = httpx.post(f"{base_url}/_faults", json={"system": system, **fault})
+    response.raise_for_status()
+
+
+class WorkerProcess:
+    """A real ``celery worker`` subprocess on the test database and the test Redis."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, concurrency: int = 2) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "opsadmin",
+                "worker",
+                "-l",
+                "warning",
+                "-P",
+                "prefork",
+                "-c",
+                str(concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=self.env,
+        )
+        # ping until it answers
+        from opsadmin.celery import app
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if app.control.ping(timeout=0.5):
+                return
+        raise RuntimeError("celery worker did not answer ping within 30s")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (parent and pool children)."""
+        import psutil
+
+        if self.proc is None:
+            return
+        parent = psutil.Process(self.proc.pid)
+        for child in parent.children(recursive=True):
+            child.kill()
+        parent.kill()
+        self.proc.wait(10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+            self.proc = None
+
+
+def _purge_broker() -> None:
+    from opsadmin.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.flushdb()
+
+
+@pytest.fixture
+def celery_worker(transactional_db, simulators_url, settings):
+    """Start a real Celery worker; the test's data must be committed (transactional_db)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env["DATABASE_URL"] = (
+        f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    if db["HOST"] and str(db["HOST"]).startswith("/"):
+        env["DATABASE_URL"] = f"postgres://{db['USER']}@/{db['NAME']}?host={db['HOST']}"
+    env["REDIS_URL"] = settings.REDIS_URL
+    env["SIMULATORS_URL"] = simulators_url
+    env["TESTING"] = "true"
+    env["CONN_MAX_AGE"] = "0"
+    _purge_broker()
+    worker = WorkerProcess(env)
+    worker.start()
+    yield worker
+    worker.stop()
+    _purge_broker()
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):
+    """Poll ``predicate`` until it returns a truthy value; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (Playwright cannot download browsers here)."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium is not installed: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    yield pg
+    context.close()
+
+
+def axe_violations(pg, impacts=("serious", "critical")) -> list[dict]:
+    """Run axe-core (shipped by axe-playwright-python) on the page; serious+ violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(pg)
+    return [v for v in results.response["violations"] if v.get("impact") in impacts]

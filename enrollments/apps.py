@@ -1,0 +1,31 @@
+from django.apps import AppConfig
+
+
+class EnrollmentsConfig(AppConfig):
+    name = "enrollments"
+
+    def ready(self) -> None:
+        from opsadmin.roles import grant
+
+        grant(
+            "Agent",
+            [
+                "enrollments.add_enrollment",
+                "enrollments.view_enrollment",
+                "enrollments.view_customer",
+                "enrollments.add_customer",
+                "enrollments.view_plan",
+            ],
+        )
+        grant(
+            "Ops",
+            [
+                "enrollments.add_enrollment",
+                "enrollments.view_enrollment",
+                "enrollments.change_enrollment",
+                "enrollments.view_customer",
+                "enrollments.view_plan",
+                "enrollments.change_plan",
+                "enrollments.add_plan",
+            ],
+        )

@@ -1,0 +1,240 @@
+"""Load demo data (idempotent): utilities, zips, customer types, plans, users, a customer."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from enrollments.models import Customer, Enrollment, Plan, ServiceAccount
+from opsadmin.models import CustomerType, ServiceArea, ThirdPartyProvider, User, Utility
+
+# ERCOT TDSPs with their ESIID prefixes (texas-market.md 2.5) and zip codes they serve.
+UTILITIES = [
+    (
+        "oncor",
+        "Oncor",
+        ["1044372", "1017699"],
+        "Meter Number",
+        "3.9000",
+        [
+            "75201",
+            "75202",
+            "75204",
+            "75205",
+            "75206",
+            "75214",
+            "76102",
+            "76104",
+            "76107",
+            "75701",
+            "76701",
+            "79701",
+        ],
+    ),
+    (
+        "centerpoint",
+        "CenterPoint",
+        ["1008901"],
+        "Meter Number",
+        "4.1000",
+        [
+            "77002",
+            "77003",
+            "77004",
+            "77005",
+            "77006",
+            "77007",
+            "77008",
+            "77019",
+            "77024",
+            "77057",
+            "77379",
+            "77494",
+        ],
+    ),
+    (
+        "aep-central",
+        "AEP Texas Central",
+        ["1003278"],
+        "Meter Number",
+        "4.3000",
+        ["78401", "78404", "78411", "78412", "78501", "78504", "78520", "78550", "77901", "78336"],
+    ),
+    (
+        "aep-north",
+        "AEP Texas North",
+        ["1020404"],
+        "Meter Number",
+        "4.2000",
+        ["79601", "79602", "79603", "79605", "76901", "76903", "76904", "79556"],
+    ),
+    (
+        "tnmp",
+        "TNMP",
+        ["1040051"],
+        "Meter ID",
+        "4.0000",
+        ["77510", "77511", "77546", "77573", "76528", "79739", "75069", "77590"],
+    ),
+]
+# A zip served by two TDSPs, so the utility choice appears in Quick Enrollment.
+SHARED_ZIPS = {"77494": ["centerpoint", "tnmp"]}
+
+PLANS = [
+    # code, name, web, term, energy ¢, base $, etf type, etf $
+    ("SAVER12", "Saver 12", True, 12, "12.9000", "9.95", "flat", "150.00"),
+    ("FIXED24", "Fixed Rate 24", True, 24, "13.4000", "4.95", "per_month", "15.00"),
+    ("FREEWKND12", "Free Weekends 12", True, 12, "15.2000", "0.00", "flat", "150.00"),
+    ("MTM", "Month to Month", True, 1, "16.5000", "9.95", "none", "0.00"),
+    ("COMM36", "Commercial Fixed 36", False, 36, "10.8000", "25.00", "flat", "500.00"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo data (safe to run twice). --password sets every demo user's password."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--password", help="Password for every demo user (default: random each)"
+        )
+
+    @transaction.atomic
+    def handle(self, *args, password: str | None = None, **options):
+        utilities = {}
+        for code, name, prefixes, label, ptc, zips in UTILITIES:
+            utility, _ = Utility.objects.update_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "market": Utility.Market.ERCOT,
+                    "state": "TX",
+                    "esiid_prefixes": prefixes,
+                    "meter_number_label": label,
+                    "billing_system": Utility.BillingSystem.ESG_REST,
+                    "price_to_compare_cents": Decimal(ptc),
+                },
+            )
+            utilities[code] = utility
+            for zip_code in zips:
+                ServiceArea.objects.get_or_create(utility=utility, zip_code=zip_code)
+        for zip_code, codes in SHARED_ZIPS.items():
+            for code in codes:
+                ServiceArea.objects.get_or_create(utility=utilities[code], zip_code=zip_code)
+        # TNMP still bills through the legacy token interface in the demo: no billing account numbers.
+        Utility.objects.filter(code="tnmp").update(billing_system=Utility.BillingSystem.ESG_TOKEN)
+
+        residential, _ = CustomerType.objects.get_or_create(
+            code="residential", defaults={"name": "Residential"}
+        )
+        commercial, _ = CustomerType.objects.get_or_create(
+            code="commercial", defaults={"name": "Commercial", "drop_visible_in_myaccount": False}
+        )
+
+        plans = {}
+        for code, name, web, term, energy, base, etf_type, etf in PLANS:
+            plan, _ = Plan.objects.update_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "is_web_plan": web,
+                    "term_months": term,
+                    "energy_charge_cents": Decimal(energy),
+                    "base_fee": Decimal(base),
+                    "etf_type": etf_type,
+                    "etf_amount": Decimal(etf),
+                },
+            )
+            plan.utilities.set(utilities.values())
+            plan.customer_types.set(
+                [commercial] if code.startswith("COMM") else [residential, commercial]
+            )
+            plans[code] = plan
+        for code in ("SAVER12", "FIXED24", "FREEWKND12"):
+            Plan.objects.filter(code=code).update(renewal_plan=plans["MTM"])
+
+        sim = settings.SIMULATORS_URL.rstrip("/")
+        provider = ThirdPartyProvider.load()
+        provider.smt_enabled = True
+        provider.smt_api_url = f"{sim}/smt"
+        provider.smt_username = "DEMOREP"
+        provider.smt_password = "demo-smt-secret"  # noqa: S105 - simulator credential
+        provider.smt_duns_number = "123456789"
+        provider.smt_requester_type = ThirdPartyProvider.RequesterType.RES
+        provider.esg_api_url = f"{sim}/esg"
+        provider.esg_api_key = "demo-esg-key"
+        provider.derms_api_url = f"{sim}/derms"
+        provider.derms_api_key = "demo-derms-key"
+        provider.save()
+
+        logins = []
+        for username, group in (("agent", "Agent"), ("ops", "Ops"), ("admin", "Admin")):
+            user, _ = User.objects.get_or_create(
+                username=username,
+                defaults={"kind": User.Kind.STAFF, "first_name": username.title()},
+            )
+            user.kind = User.Kind.STAFF
+            user.is_staff = username == "admin"  # Django admin for the Admin demo user only
+            user.is_superuser = False
+            pw = password or secrets.token_urlsafe(12)
+            user.set_password(pw)
+            user.save()
+            user.groups.set([Group.objects.get(name=group)])
+            logins.append((username, pw))
+
+        email = "demo@customer.example"
+        cuser, _ = User.objects.get_or_create(
+            username=email, defaults={"email": email, "kind": User.Kind.CUSTOMER}
+        )
+        cuser.kind = User.Kind.CUSTOMER
+        pw = password or secrets.token_urlsafe(12)
+        cuser.set_password(pw)
+        cuser.save()
+        logins.append((email, pw))
+        customer, _ = Customer.objects.update_or_create(
+            user=cuser,
+            defaults={
+                "customer_type": residential,
+                "first_name": "Dana",
+                "last_name": "Demo",
+                "email": email,
+                "phone": "713-555-0100",
+                "billing_address_line1": "1400 Smith St",
+                "billing_city": "Houston",
+                "billing_state": "TX",
+                "billing_zip": "77002",
+            },
+        )
+        premise, _ = ServiceAccount.objects.update_or_create(
+            esiid="1008901023806680370100",
+            defaults={
+                "customer": customer,
+                "utility": utilities["centerpoint"],
+                "meter_number": "134567890LG",
+                "address_line1": "1400 Smith St",
+                "city": "Houston",
+                "state": "TX",
+                "zip_code": "77002",
+            },
+        )
+        start = date.today() - timedelta(days=200)
+        Enrollment.objects.update_or_create(
+            service_account=premise,
+            defaults={
+                "customer": customer,
+                "plan": plans["SAVER12"],
+                "channel": Enrollment.Channel.WIZARD,
+                "status": Enrollment.Status.ACTIVE,
+                "start_date": start,
+                "contract_end_date": start + timedelta(days=365),
+                "billing_account_number": "BA-1008901023",
+            },
+        )
+        self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        for username, pw in logins:
+            self.stdout.write(f"  login {username} / {pw}")

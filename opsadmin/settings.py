@@ -1,0 +1,279 @@
+"""One env-driven settings module (django-environ).
+
+Required in production: ``SECRET_KEY``, ``FIELD_ENCRYPTION_KEYS``, ``ALLOWED_HOSTS``,
+``DATABASE_URL``, ``REDIS_URL``. With ``DEBUG=true`` (the dev runner and the tests) the
+secrets get development defaults and the databases fall back to embedded ones.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
+
+
+def _fail(name: str, problem: str) -> None:
+    """Stop at start-up with one clear line naming the setting."""
+    raise ImproperlyConfigured(f"Setting {name}: {problem}")
+
+
+try:
+    DEBUG = env.bool("DEBUG", default=False)
+except (ValueError, ImproperlyConfigured):
+    _fail("DEBUG", "must be true or false")
+
+TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
+DEV_DEFAULTS = DEBUG or TESTING
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEV_DEFAULTS:
+        _fail("SECRET_KEY", "is required when DEBUG is false")
+    SECRET_KEY = "dev-only-not-secret-" + "x" * 40  # noqa: S105 - dev and tests only
+elif len(SECRET_KEY) < 50 and not DEV_DEFAULTS:
+    _fail("SECRET_KEY", "must be at least 50 characters")
+
+# Keys for encrypting sensitive fields at rest (Fernet, urlsafe base64, comma-separated,
+# newest first: the first encrypts, all decrypt, so keys rotate). Deliberately not derived
+# from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEV_DEFAULTS:
+        _fail("FIELD_ENCRYPTION_KEYS", "is required when DEBUG is false")
+    FIELD_ENCRYPTION_KEYS = ["ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZC0="]
+
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEV_DEFAULTS else []
+)
+if not ALLOWED_HOSTS:
+    _fail("ALLOWED_HOSTS", "is required when DEBUG is false")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- databases ---------------------------------------------------------------------------
+_database_url = env.str("DATABASE_URL", default="")
+if not _database_url:
+    if not DEV_DEFAULTS:
+        _fail("DATABASE_URL", "is required when DEBUG is false")
+    from opsadmin import embedded
+
+    _database_url = embedded.postgres_url()
+try:
+    DATABASES = {"default": env.db_url_config(_database_url)}
+except (ValueError, ImproperlyConfigured) as exc:
+    _fail("DATABASE_URL", f"is malformed ({exc.__class__.__name__})")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    _fail("DATABASE_URL", "must be a postgres:// URL (OpsAdmin runs on PostgreSQL only)")
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
+    "TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}"
+)
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if not REDIS_URL:
+    if not DEV_DEFAULTS:
+        _fail("REDIS_URL", "is required when DEBUG is false")
+    from opsadmin import embedded
+
+    REDIS_URL = embedded.redis_url()
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    _fail("REDIS_URL", "must be a redis:// URL")
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+}
+
+# --- applications ------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "django_tomselect",
+    "csp",
+    "opsadmin",
+    "billing",
+    "notices",
+    "enrollments",
+    "usage",
+    "drops",
+    "prospects",
+    "renewals",
+    "programs",
+    "myaccount",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "django_tomselect.middleware.TomSelectMiddleware",
+]
+
+ROOT_URLCONF = "opsadmin.urls"
+WSGI_APPLICATION = "opsadmin.wsgi.application"
+AUTH_USER_MODEL = "opsadmin.User"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+MYACCOUNT_LOGIN_URL = "/myaccount/login/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "opsadmin.context_processors.shell",
+            ],
+        },
+    }
+]
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if TESTING:  # hashing cost is not what the tests measure
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- time: store UTC, market days are America/Chicago ------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "America/Chicago"
+USE_I18N = True
+USE_TZ = True
+
+# --- static ------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / ".local" / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEV_DEFAULTS
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".local" / "media")
+MEDIA_URL = "/media/"
+WHITENOISE_USE_FINDERS = DEV_DEFAULTS
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+
+# --- email -------------------------------------------------------------------------------
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEV_DEFAULTS
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OpsAdmin <no-reply@opsadmin.example>")
+
+# --- security ----------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 60 * 60 * 10  # a working day
+SESSION_COOKIE_SECURE = not DEV_DEFAULTS
+CSRF_COOKIE_SECURE = not DEV_DEFAULTS
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEV_DEFAULTS)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = 0 if DEV_DEFAULTS else 31536000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEV_DEFAULTS
+SECURE_HSTS_PRELOAD = not DEV_DEFAULTS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # plotly.js sets inline styles on the SVG it draws
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- Celery ------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "America/Chicago"
+CELERY_TASK_SOFT_TIME_LIMIT = 120
+CELERY_TASK_TIME_LIMIT = 180
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_RESULT_EXPIRES = 3600
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One beat schedule for the whole product: each app's periodic work, with why it runs.
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # A heartbeat so operators can see beat and a worker are alive (Configuration > Health).
+    "core-heartbeat": {"task": "opsadmin.heartbeat", "schedule": 60.0},
+}
+
+# --- outside systems ---------------------------------------------------------------------
+SIMULATORS_URL = env.str("SIMULATORS_URL", default="http://127.0.0.1:8100")
+# Schemes and hosts staff may point SMT / ESG / DERMS at (no SSRF): comma-separated hosts.
+OUTBOUND_ALLOWED_HOSTS = env.list(
+    "OUTBOUND_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEV_DEFAULTS else []
+)
+OUTBOUND_ALLOWED_SCHEMES = env.list(
+    "OUTBOUND_ALLOWED_SCHEMES", default=["https", "http"] if DEV_DEFAULTS else ["https"]
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"httpx": {"level": "WARNING"}},
+}

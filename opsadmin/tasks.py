@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+
+@shared_task(name="opsadmin.heartbeat")
+def heartbeat() -> str:
+    """Record that beat and a worker are alive (shown to operators)."""
+    from opsadmin.models import TaskHeartbeat
+
+    TaskHeartbeat.objects.update_or_create(name="beat", defaults={"last_seen": timezone.now()})
+    return "ok"
+
+
+@shared_task(name="opsadmin.ping")
+def ping(value: int) -> int:
+    """Round-trip check used by tests and health checks."""
+    return value + 1

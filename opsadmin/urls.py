@@ -1,0 +1,23 @@
+"""Root URLs. Each app owns its URLs under its own prefix."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from opsadmin.views import StaffLoginView
+
+urlpatterns = [
+    path("login/", StaffLoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
+    path("django-admin/", admin.site.urls),
+    path("", include("opsadmin.core_urls")),
+    path("enrollments/", include("enrollments.urls")),
+    path("billing/", include("billing.urls")),
+    path("usage/", include("usage.urls")),
+    path("drops/", include("drops.urls")),
+    path("prospects/", include("prospects.urls")),
+    path("renewals/", include("renewals.urls")),
+    path("notices/", include("notices.urls")),
+    path("programs/", include("programs.urls")),
+    path("myaccount/", include("myaccount.urls")),
+]

@@ -1,0 +1,43 @@
+/* OpsAdmin: small progressive enhancements. Every page works without this file. */
+(function () {
+  "use strict";
+
+  // Searchable dropdowns (seed 000 "Improved dropdowns"): a select marked .searchable, or
+  // any select with more than 8 options, becomes a Tom Select whose search field takes the
+  // focus when it opens. Hover and selected colours differ (see app.css).
+  function enhanceSelects(root) {
+    if (!window.TomSelect) return;
+    root.querySelectorAll("select").forEach(function (select) {
+      if (select.tomselect || select.multiple || select.dataset.plain !== undefined) return;
+      if (!select.classList.contains("searchable") && select.options.length <= 8) return;
+      var label = select.id ? document.querySelector('label[for="' + select.id + '"]') : null;
+      var ts = new window.TomSelect(select, {
+        plugins: ["dropdown_input"],
+        maxOptions: 500,
+        allowEmptyOption: true,
+        controlInput: null,
+        onDropdownOpen: function () {
+          var input = this.dropdown.querySelector(".dropdown-input");
+          if (input) input.focus();
+        },
+      });
+      // Keep the visible label pointing at the control a keyboard user reaches.
+      if (label && ts.control) {
+        ts.control.setAttribute("aria-label", label.textContent.trim());
+      }
+      var search = ts.dropdown.querySelector(".dropdown-input");
+      if (search) {
+        search.setAttribute("aria-label", "Search " + (label ? label.textContent.trim() : "options"));
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { enhanceSelects(document); });
+  document.addEventListener("htmx:afterSettle", function (e) { enhanceSelects(e.target); });
+
+  // Confirm dialogs declared in markup: <button data-confirm="Sure?">
+  document.addEventListener("click", function (e) {
+    var el = e.target.closest("[data-confirm]");
+    if (el && !window.confirm(el.dataset.confirm)) { e.preventDefault(); e.stopPropagation(); }
+  }, true);
+})();
