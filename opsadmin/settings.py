@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "prospects",
     "renewals",
     "programs",
+    "partners",
     "myaccount",
 ]
 

@@ -19,5 +19,9 @@ urlpatterns = [
     path("renewals/", include("renewals.urls")),
     path("notices/", include("notices.urls")),
     path("programs/", include("programs.urls")),
+    path("partners/", include("partners.urls")),
+    path("api/v1/", include("partners.api_urls")),
+    path("myaccount/manage/", include("drops.myaccount_urls")),
+    path("myaccount/programs/", include("programs.myaccount_urls")),
     path("myaccount/", include("myaccount.urls")),
 ]
