@@ -22,6 +22,7 @@ PRODUCT_APPS = (
     "renewals",
     "notices",
     "programs",
+    "partners",
 )
 
 _GRANTS: dict[str, set[str]] = defaultdict(set)
