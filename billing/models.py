@@ -25,6 +25,11 @@ class BillingRequest(models.Model):
         SENT = "sent", "Acknowledged"
         FAILED = "failed", "Failed (needs attention)"
 
+    class ProspectStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
     kind = models.CharField(max_length=20, choices=Kind.choices)
     subject_type = models.CharField(max_length=30)
     subject_id = models.BigIntegerField()
@@ -38,6 +43,13 @@ class BillingRequest(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.TextField(blank=True)
     response = models.JSONField(null=True, blank=True)
+    # Create Prospect only: the billing system's prospect and its last known status, so the
+    # status poll can find the ones still pending without knowing who the subject is.
+    prospect_id = models.CharField(max_length=40, blank=True)
+    prospect_status = models.CharField(
+        max_length=10, choices=ProspectStatus.choices, blank=True, db_index=True
+    )
+    status_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

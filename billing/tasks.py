@@ -5,9 +5,30 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(name="billing.request_send")
-def billing_request_send(request_id: int) -> None:
-    """Send one outbox row to the billing system (implemented by the billing issue)."""
+# acks_late: a send is idempotent (row state + the vendor's idempotency key), so a message
+# redelivered after a lost worker is harmless.
+@shared_task(name="billing.request_send", acks_late=True)
+def billing_request_send(request_id: int) -> str:
+    """Send one outbox row to the billing system."""
     from billing import outbox
 
-    outbox.send(request_id)
+    return outbox.send(request_id)
+
+
+@shared_task(name="billing.outbox_sweep")
+def billing_outbox_sweep() -> int:
+    """Enqueue every due row: retries whose backoff ran out, and rows whose task was lost."""
+    from billing import outbox
+
+    ids = outbox.due_request_ids()
+    for request_id in ids:
+        billing_request_send.delay(request_id)
+    return len(ids)
+
+
+@shared_task(name="billing.prospect_status_poll")
+def billing_prospect_status_poll() -> dict:
+    """Ask the billing system about prospects still pending; report final statuses."""
+    from billing.services import prospect_statuses_poll
+
+    return prospect_statuses_poll()

@@ -258,7 +258,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # A heartbeat so operators can see beat and a worker are alive (Configuration > Health).
     "core-heartbeat": {"task": "opsadmin.heartbeat", "schedule": 60.0},
+    # Billing outbox: re-enqueue retries whose backoff ran out and rows whose task was lost
+    # (worker killed, broker restarted); sends are idempotent, so a double enqueue is harmless.
+    "billing-outbox-sweep": {"task": "billing.outbox_sweep", "schedule": 15.0},
+    # Ask ESG about prospects still pending; accepted ones get their billing account number.
+    "billing-prospect-status-poll": {"task": "billing.prospect_status_poll", "schedule": 60.0},
 }
+# How long a worker's claim on an outbox row lasts before the sweeper may hand it to another
+# worker: longer than the ESG client's worst-case call.
+BILLING_SEND_LEASE_SECONDS = env.int("BILLING_SEND_LEASE_SECONDS", default=60)
 
 # --- outside systems ---------------------------------------------------------------------
 SIMULATORS_URL = env.str("SIMULATORS_URL", default="http://127.0.0.1:8100")

@@ -1,0 +1,268 @@
+"""The ESG billing system port: a Protocol, the frozen dataclasses that cross it, and the
+real httpx client. The REST contract is ours (ESG publishes none): docs/esg-contract.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+import httpx
+from django.conf import settings
+
+from opsadmin.errors import PermanentIntegrationError, TransientIntegrationError
+from opsadmin.outbound import OutboundURLError, check_outbound_url
+
+logger = logging.getLogger(__name__)
+
+PROSPECT_STATUSES = ("pending", "accepted", "rejected")
+
+
+@dataclass(frozen=True)
+class ProspectAck:
+    """The billing system has the prospect (Create Prospect answered)."""
+
+    prospect_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class ProspectStatus:
+    prospect_id: str
+    status: str  # 'pending' | 'accepted' | 'rejected'
+    billing_account_number: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class BillRecord:
+    period_start: date
+    period_end: date
+    kwh: Decimal
+    amount: Decimal
+    due_date: date
+    paid: bool
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    balance: Decimal
+    due_date: date | None
+
+
+@dataclass(frozen=True)
+class RequestAck:
+    """A cancel or drop the billing system received."""
+
+    request_id: str
+    status: str
+
+
+class EsgClient(Protocol):
+    def create_prospect(self, payload: dict, idempotency_key: str) -> ProspectAck: ...
+
+    def prospect_status(self, prospect_id: str) -> ProspectStatus: ...
+
+    def billing_account_lookup(self, esiid: str) -> str | None: ...
+
+    def bill_history(self, billing_account_number: str) -> list[BillRecord]: ...
+
+    def account_balance(self, billing_account_number: str) -> AccountBalance: ...
+
+    def submit_cancel(self, payload: dict, idempotency_key: str) -> RequestAck: ...
+
+    def submit_drop(self, payload: dict, idempotency_key: str) -> RequestAck: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> EsgClient: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def default_timeout() -> httpx.Timeout:
+    """Connect fast or give up; reads get a little longer (the vendor is slow at month end)."""
+    read = float(getattr(settings, "ESG_READ_TIMEOUT_SECONDS", 10.0))
+    return httpx.Timeout(connect=3.0, read=read, write=5.0, pool=5.0)
+
+
+class HttpEsgClient:
+    """The ESG REST API over httpx (one pooled connection set per instance)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: httpx.Timeout | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            headers={"Accept": "application/json"}
+            | ({"Authorization": f"Bearer {api_key}"} if api_key else {}),
+            timeout=timeout or default_timeout(),
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpEsgClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- transport -------------------------------------------------------------------
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict | None = None,
+        params: dict | None = None,
+        headers: dict | None = None,
+        allow_404: bool = False,
+    ) -> Any:
+        try:
+            response = self._client.request(method, path, json=json, params=params, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise TransientIntegrationError(f"ESG {method} {path}: timed out") from exc
+        except httpx.TransportError as exc:
+            raise TransientIntegrationError(f"ESG {method} {path}: {type(exc).__name__}") from exc
+        status = response.status_code
+        if allow_404 and status == 404:
+            return None
+        if status >= 300:
+            cause = httpx.HTTPStatusError(
+                f"HTTP {status}", request=response.request, response=response
+            )
+            message = f"ESG {method} {path}: HTTP {status} {_error_text(response)}".rstrip()
+            if status == 429 or status >= 500:
+                raise TransientIntegrationError(message) from cause
+            # 3xx (redirects are not followed), 4xx: retrying will not help.
+            raise PermanentIntegrationError(message) from cause
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PermanentIntegrationError(f"ESG {method} {path}: body is not JSON") from exc
+
+    # -- operations ------------------------------------------------------------------
+    def create_prospect(self, payload: dict, idempotency_key: str) -> ProspectAck:
+        body = self._request(
+            "POST", "/prospects", json=payload, headers={"Idempotency-Key": idempotency_key}
+        )
+        try:
+            return ProspectAck(prospect_id=str(body["prospect_id"]), status=str(body["status"]))
+        except (KeyError, TypeError) as exc:
+            raise PermanentIntegrationError("ESG Create Prospect: malformed answer") from exc
+
+    def prospect_status(self, prospect_id: str) -> ProspectStatus:
+        body = self._request("GET", f"/prospects/{_segment(prospect_id)}")
+        try:
+            status = str(body["status"])
+            if status not in PROSPECT_STATUSES:
+                raise ValueError(status)
+            return ProspectStatus(
+                prospect_id=str(body["prospect_id"]),
+                status=status,
+                billing_account_number=body.get("billing_account_number") or None,
+                reason=str(body.get("reason") or ""),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PermanentIntegrationError("ESG prospect status: malformed answer") from exc
+
+    def billing_account_lookup(self, esiid: str) -> str | None:
+        body = self._request("GET", "/billing-accounts", params={"esiid": esiid}, allow_404=True)
+        if body is None:
+            return None
+        try:
+            return str(body["billing_account_number"]) or None
+        except (KeyError, TypeError) as exc:
+            raise PermanentIntegrationError("ESG billing account lookup: malformed answer") from exc
+
+    def bill_history(self, billing_account_number: str) -> list[BillRecord]:
+        body = self._request("GET", f"/accounts/{_segment(billing_account_number)}/bills")
+        try:
+            return [
+                BillRecord(
+                    period_start=date.fromisoformat(b["period_start"]),
+                    period_end=date.fromisoformat(b["period_end"]),
+                    kwh=Decimal(str(b["kwh"])),
+                    amount=Decimal(str(b["amount"])),
+                    due_date=date.fromisoformat(b["due_date"]),
+                    paid=bool(b["paid"]),
+                )
+                for b in body["bills"]
+            ]
+        except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+            raise PermanentIntegrationError("ESG bill history: malformed answer") from exc
+
+    def account_balance(self, billing_account_number: str) -> AccountBalance:
+        body = self._request("GET", f"/accounts/{_segment(billing_account_number)}/balance")
+        try:
+            due = body.get("due_date")
+            return AccountBalance(
+                balance=Decimal(str(body["balance"])),
+                due_date=date.fromisoformat(due) if due else None,
+            )
+        except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
+            raise PermanentIntegrationError("ESG account balance: malformed answer") from exc
+
+    def _submit(self, path: str, payload: dict, idempotency_key: str) -> RequestAck:
+        body = self._request(
+            "POST", path, json=payload, headers={"Idempotency-Key": idempotency_key}
+        )
+        try:
+            return RequestAck(request_id=str(body["request_id"]), status=str(body["status"]))
+        except (KeyError, TypeError) as exc:
+            raise PermanentIntegrationError(f"ESG {path}: malformed answer") from exc
+
+    def submit_cancel(self, payload: dict, idempotency_key: str) -> RequestAck:
+        return self._submit("/cancels", payload, idempotency_key)
+
+    def submit_drop(self, payload: dict, idempotency_key: str) -> RequestAck:
+        """Drop or move-out (``payload["kind"]`` is ``drop`` or ``move_out``)."""
+        return self._submit("/drops", payload, idempotency_key)
+
+
+def _segment(value: str) -> str:
+    """A path segment from an opaque id; refuse anything that could change the path."""
+    value = str(value)
+    if not value or any(ch in value for ch in "/?#%\\") or value in (".", ".."):
+        raise PermanentIntegrationError("ESG: an identifier contains characters not allowed.")
+    return value
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict) and body.get("error"):
+        return str(body["error"])[:200]
+    return ""
+
+
+def esg_client() -> EsgClient:
+    """The configured client (Configuration > Third Party Providers: ESG REST API URL/key).
+
+    Raises ``PermanentIntegrationError`` when ESG is not configured or its URL is not allowed.
+    """
+    from opsadmin.models import ThirdPartyProvider
+
+    provider = ThirdPartyProvider.load()
+    url = provider.esg_api_url
+    if not url:
+        raise PermanentIntegrationError("The ESG REST API URL is not configured.")
+    try:
+        check_outbound_url(url)
+    except OutboundURLError as exc:
+        raise PermanentIntegrationError(f"ESG REST API URL refused: {exc}") from exc
+    return HttpEsgClient(url, provider.esg_api_key or "")

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import pytest
+
+from opsadmin.models import ThirdPartyProvider
+
+
+@pytest.fixture
+def esg_url(simulators_url, db):
+    """ThirdPartyProvider pointed at the ESG simulator (over real HTTP)."""
+    provider = ThirdPartyProvider.load()
+    provider.esg_api_url = f"{simulators_url}/esg"
+    provider.esg_api_key = "test-esg-key"
+    provider.save()
+    return f"{simulators_url}/esg"

@@ -1,0 +1,116 @@
+"""What enrollments does when the billing system (ESG) answers, registered with billing at
+start-up (``EnrollmentsConfig.ready`` -> :func:`register`), and the billing account number.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from billing.adapters.esg import ProspectAck, ProspectStatus, esg_client
+from billing.registry import PROSPECT_ACKNOWLEDGED, PROSPECT_STATUS, register_handler
+from enrollments.models import Enrollment
+from enrollments.services import enrollment_transition
+from opsadmin.errors import IntegrationError
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "billing-system"
+
+
+def on_prospect_acknowledged(*, subject_type: str, subject_id: int, ack: ProspectAck) -> None:
+    """Create Prospect acknowledged: the enrollment is pending in the billing system."""
+    if subject_type != "enrollment":
+        return
+    enrollment = Enrollment.objects.filter(pk=subject_id).first()
+    if enrollment is None:
+        return
+    if enrollment.status != Enrollment.Status.SUBMITTED:
+        # Cancelled or rescinded while the request was in flight: keep the id, no transition.
+        Enrollment.objects.filter(pk=subject_id, esg_prospect_id="").update(
+            esg_prospect_id=ack.prospect_id
+        )
+        return
+    enrollment_transition(
+        enrollment=enrollment,
+        to_status=Enrollment.Status.PENDING,
+        source=SOURCE,
+        note=f"Create Prospect acknowledged (prospect {ack.prospect_id}).",
+        esg_prospect_id=ack.prospect_id,
+    )
+
+
+def on_prospect_status(*, subject_type: str, subject_id: int, status: ProspectStatus) -> None:
+    """Accepted -> accepted (+ billing account number for ESG REST utilities);
+    rejected -> rejected with the billing system's reason."""
+    if subject_type != "enrollment":
+        return
+    enrollment = (
+        Enrollment.objects.select_related("service_account__utility").filter(pk=subject_id).first()
+    )
+    if enrollment is None or enrollment.status != Enrollment.Status.PENDING:
+        return
+    if status.status == "accepted":
+        changes = {}
+        utility = enrollment.service_account.utility
+        if utility.has_billing_account_numbers and status.billing_account_number:
+            changes["billing_account_number"] = status.billing_account_number
+        enrollment_transition(
+            enrollment=enrollment,
+            to_status=Enrollment.Status.ACCEPTED,
+            source=SOURCE,
+            note="Accepted by the billing system.",
+            **changes,
+        )
+    elif status.status == "rejected":
+        reason = status.reason or "Rejected by the billing system (no reason given)."
+        enrollment_transition(
+            enrollment=enrollment,
+            to_status=Enrollment.Status.REJECTED,
+            source=SOURCE,
+            note=reason,
+            rejection_reason=reason,
+        )
+
+
+def register() -> None:
+    """Idempotent; runs on import (``EnrollmentsConfig.ready`` imports this module)."""
+    register_handler(PROSPECT_ACKNOWLEDGED, on_prospect_acknowledged)
+    register_handler(PROSPECT_STATUS, on_prospect_status)
+
+
+def billing_account_number_get(*, enrollment: Enrollment) -> str:
+    """The enrollment's billing account number: the stored one, else asked of the billing
+    system and stored (seed 000). Only ESG REST utilities have one; others get "".
+
+    Returns "" when the billing system has none or cannot be reached now (the caller shows
+    nothing rather than failing). Replacement values must never call this: they read
+    ``enrollment.billing_account_number`` (seed 000, note 1).
+    """
+    if enrollment.billing_account_number:
+        return enrollment.billing_account_number
+    utility = enrollment.service_account.utility
+    if not utility.has_billing_account_numbers:
+        return ""
+    try:
+        client = esg_client()
+        try:
+            number = client.billing_account_lookup(enrollment.service_account.esiid)
+        finally:
+            client.close()
+    except IntegrationError as exc:
+        logger.warning(
+            "billing.account_number_lookup_failed",
+            extra={"enrollment_id": enrollment.pk, "error": str(exc)},
+        )
+        return ""
+    if not number:
+        return ""
+    # Only fill a blank: never overwrite a number stored meanwhile.
+    Enrollment.objects.filter(pk=enrollment.pk, billing_account_number="").update(
+        billing_account_number=number
+    )
+    enrollment.refresh_from_db(fields=["billing_account_number"])
+    return enrollment.billing_account_number
+
+
+register()
