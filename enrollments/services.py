@@ -8,11 +8,21 @@ import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from billing.services import billing_request_create
-from enrollments.models import Customer, Enrollment, EnrollmentEvent, Plan, ServiceAccount
+from enrollments.dates import market_today, rescission_deadline
+from enrollments.models import (
+    ConsentMethod,
+    Customer,
+    Enrollment,
+    EnrollmentEvent,
+    Plan,
+    PromoCode,
+    ReferralSource,
+    ServiceAccount,
+)
 from enrollments.validators import validate_esiid_for_utility
 from opsadmin.errors import ApplicationError
 from opsadmin.models import CustomerType, ServiceArea, Utility
@@ -49,6 +59,14 @@ class EnrollmentInput:
     billing_city: str = ""
     billing_state: str = ""
     billing_zip: str = ""
+    billing_address_line2: str = ""
+    drivers_license: str = ""
+    deposit_alternative: str = ""
+    critical_care: bool = False
+    promo_code: str = ""
+    referral_source: str = ""
+    consent_method: str = ""
+    affiliate_code: str = ""
     extra: dict = field(default_factory=dict)
 
     def fingerprint(self) -> str:
@@ -121,6 +139,10 @@ def enrollment_transition(
         "enrollment.transition",
         extra={"enrollment_id": locked.pk, "from": from_status, "to": to_status, "source": source},
     )
+    if to_status == Enrollment.Status.ACCEPTED:
+        from enrollments import hooks
+
+        hooks.run_accepted(locked.pk)  # after commit: usage's first SMT pull, bills fetch
     enrollment.refresh_from_db()
     return locked
 
@@ -132,6 +154,27 @@ def plans_available(*, utility: Utility, customer_type: CustomerType, channel: s
     if channel in (Enrollment.Channel.QUICK, Enrollment.Channel.WIZARD):
         qs = qs.filter(is_web_plan=True)
     return list(qs.order_by("energy_charge_cents", "code"))
+
+
+@dataclass(frozen=True)
+class Proof:
+    """Proof of authorization captured with an enrollment (PUCT 25.474)."""
+
+    agent: object | None = None  # the staff user on the phone
+    ip: str | None = None  # web: where the customer submitted from
+    user_agent: str = ""
+    signed_contract: object | None = None  # an uploaded File for Signed Contract
+    acknowledgements: tuple[str, ...] = ()
+
+
+def promo_code_lookup(*, code: str, channel: str, day: date | None = None) -> PromoCode:
+    """The promo code if it may be used today on this channel; else ApplicationError."""
+    promo = PromoCode.objects.filter(code__iexact=code.strip()).first()
+    if promo is None:
+        raise ApplicationError("We don't recognise that promo code.", field="promo_code")
+    if not promo.is_valid_on(day or market_today(), channel):
+        raise ApplicationError("That promo code is expired or not valid here.", field="promo_code")
+    return promo
 
 
 def _validate(data: EnrollmentInput, channel: str) -> tuple[Utility, CustomerType, Plan]:
@@ -163,6 +206,23 @@ def _validate(data: EnrollmentInput, channel: str) -> tuple[Utility, CustomerTyp
     return utility, customer_type, plan
 
 
+def _extras(data: EnrollmentInput, channel: str):
+    promo = promo_code_lookup(code=data.promo_code, channel=channel) if data.promo_code else None
+    referral = None
+    if data.referral_source:
+        referral = ReferralSource.objects.filter(name__iexact=data.referral_source).first()
+        if referral is None and data.referral_source.isdigit():
+            referral = ReferralSource.objects.filter(pk=int(data.referral_source)).first()
+        if referral is None:
+            raise ApplicationError("Unknown referral source.", field="referral_source")
+    consent = None
+    if data.consent_method:
+        consent = ConsentMethod.objects.filter(code=data.consent_method, active=True).first()
+        if consent is None:
+            raise ApplicationError("Unknown consent method.", field="consent_method")
+    return promo, referral, consent
+
+
 @transaction.atomic
 def enrollment_submit(
     *,
@@ -171,14 +231,28 @@ def enrollment_submit(
     actor=None,
     customer: Customer | None = None,
     source: str = "",
+    idempotency_key: str | None = None,
+    proof: Proof | None = None,
 ) -> Enrollment:
     """Validate and write customer, premise, enrollment and the Create Prospect outbox row
     in one transaction. The billing system hears of it after commit.
 
     ``customer`` attaches the enrollment to an existing customer (enroll another account).
+    ``idempotency_key`` (e.g. a form's token): a second call with the same key returns the
+    enrollment the first one made and writes nothing. ``proof``: proof of authorization.
     Raises ``ApplicationError`` (with ``field``) for anything a person must correct.
     """
+    if idempotency_key:
+        # Serialise submits of one key (a double click lands in two requests at once).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [idempotency_key])
+        existing = Enrollment.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
     utility, customer_type, plan = _validate(data, channel)
+    promo, referral, consent = _extras(data, channel)
+    if consent is not None and consent.requires_document and not (proof and proof.signed_contract):
+        raise ApplicationError("Upload the signed contract.", field="signed_contract")
     if customer is None:
         customer = Customer.objects.create(
             customer_type=customer_type,
@@ -190,9 +264,13 @@ def enrollment_submit(
             language=data.language,
             notice_preference=data.notice_preference,
             date_of_birth=data.date_of_birth,
+            drivers_license=data.drivers_license,
             ssn=data.ssn,
             ssn_last4=data.ssn[-4:] if data.ssn else "",
             billing_address_line1=data.billing_address_line1 or data.address_line1,
+            billing_address_line2=data.billing_address_line2
+            if data.billing_address_line1
+            else data.address_line2,
             billing_city=data.billing_city or data.city,
             billing_state=data.billing_state or data.state,
             billing_zip=data.billing_zip or data.zip_code,
@@ -217,7 +295,22 @@ def enrollment_submit(
         enrollment_type=data.enrollment_type,
         requested_start_date=data.requested_start_date,
         created_by=actor if getattr(actor, "pk", None) else None,
+        promo_code=promo,
+        referral_source=referral,
+        affiliate_code=data.affiliate_code,
+        critical_care=data.critical_care,
+        deposit_alternative=data.deposit_alternative,
+        consent_method=consent,
+        consent_at=timezone.now() if consent is not None else None,
+        consent_agent=proof.agent if proof and getattr(proof.agent, "pk", None) else None,
+        consent_ip=proof.ip if proof else None,
+        consent_user_agent=(proof.user_agent if proof else "")[:400],
+        acknowledgements=list(proof.acknowledgements) if proof else [],
+        idempotency_key=idempotency_key or None,
     )
+    if proof and proof.signed_contract:
+        name = f"enrollment-{enrollment.pk}-{getattr(proof.signed_contract, 'name', 'contract')}"
+        enrollment.signed_contract.save(name.rsplit("/", 1)[-1], proof.signed_contract, save=True)
     try:
         with transaction.atomic():
             enrollment_transition(
@@ -226,6 +319,7 @@ def enrollment_submit(
                 source=source or channel,
                 actor=actor if getattr(actor, "pk", None) else None,
                 submitted_at=timezone.now(),
+                rescission_deadline=rescission_deadline(market_today()),
             )
     except IntegrityError as exc:  # the partial unique index: a concurrent double submit
         raise ApplicationError(
@@ -268,7 +362,11 @@ def create_prospect_payload(enrollment: Enrollment) -> dict:
             "phone": c.phone,
             "language": c.language,
             "customer_type": c.customer_type.code,
+            "notice_preference": c.notice_preference,
         },
+        "critical_care": enrollment.critical_care,
+        "deposit_alternative": enrollment.deposit_alternative,
+        "promo_code": enrollment.promo_code.code if enrollment.promo_code_id else None,
         "service_address": {
             "line1": p.address_line1,
             "line2": p.address_line2,
@@ -283,3 +381,102 @@ def create_prospect_payload(enrollment: Enrollment) -> dict:
             "zip": c.billing_zip,
         },
     }
+
+
+@transaction.atomic
+def enrollment_rescind(*, enrollment: Enrollment, actor=None, source: str = "agent") -> Enrollment:
+    """Cancel within the rescission window (3 federal business days): status RESCINDED and a
+    cancel (TX SET 814_08) to billing with no early termination fee (texas-market.md 2.3, 2.6)."""
+    deadline = enrollment.rescission_deadline
+    if deadline is None or market_today() > deadline:
+        raise ApplicationError("The rescission window has closed.", code="rescission_closed")
+    enrollment = enrollment_transition(
+        enrollment=enrollment,
+        to_status=Enrollment.Status.RESCINDED,
+        source=source,
+        actor=actor if getattr(actor, "pk", None) else None,
+        note="Rescinded within the 3-business-day window; no ETF.",
+    )
+    billing_request_create(
+        kind="cancel",
+        subject_type="enrollment",
+        subject_id=enrollment.pk,
+        utility_code=enrollment.service_account.utility.code,
+        payload={
+            "enrollment_id": enrollment.pk,
+            "esiid": enrollment.service_account.esiid,
+            "reason": "rescission",
+            "etf": "0.00",
+            "prospect_id": enrollment.esg_prospect_id or None,
+        },
+        idempotency_key=f"cancel:enrollment:{enrollment.pk}",
+    )
+    logger.info("enrollment.rescinded", extra={"enrollment_id": enrollment.pk})
+    return enrollment
+
+
+def customer_login_create(*, customer: Customer, password_hash: str = ""):
+    """Give a customer their My Account login (username = email).
+
+    With ``password_hash`` (the wizard: the customer chose it) the login is ready; without
+    (an agent enrollment) the password is unusable until the customer sets it through the
+    emailed one-time link. Returns ``(user, created)``; an email already taken by another
+    login leaves the customer without one (reported, not guessed).
+    """
+    from opsadmin.models import User
+
+    if customer.user_id:
+        return customer.user, False
+    email = customer.email.strip().lower()
+    if User.objects.filter(username__iexact=email).exists():
+        logger.warning("customer.login_exists", extra={"customer_id": customer.pk})
+        return None, False
+    user = User(
+        username=email,
+        email=email,
+        kind=User.Kind.CUSTOMER,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+    )
+    if password_hash:
+        user.password = password_hash
+    else:
+        user.set_unusable_password()
+    user.save()
+    customer.user = user
+    customer.save(update_fields=["user"])
+    return user, True
+
+
+def set_password_link(*, user, base_url: str) -> str:
+    """The one-time set-password link (Django's token generator: dies once used)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import NoReverseMatch, reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    try:
+        path = reverse("myaccount:set_password", kwargs={"uidb64": uidb64, "token": token})
+    except NoReverseMatch:
+        path = f"/myaccount/set-password/{uidb64}/{token}/"
+    return base_url.rstrip("/") + path
+
+
+def set_password_email_send(*, user, base_url: str) -> None:
+    """Email the customer their set-password link (never a password), after commit."""
+    from django.core.mail import send_mail
+
+    link = set_password_link(user=user, base_url=base_url)
+
+    def send() -> None:
+        send_mail(
+            "Your My Account login",
+            f"Welcome! Your username is {user.username}.\n\n"
+            f"Choose your password here (the link works once):\n{link}\n",
+            None,
+            [user.email],
+        )
+
+    transaction.on_commit(send)
