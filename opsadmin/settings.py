@@ -24,10 +24,11 @@ def _fail(name: str, problem: str) -> None:
     raise ImproperlyConfigured(f"Setting {name}: {problem}")
 
 
-try:
-    DEBUG = env.bool("DEBUG", default=False)
-except (ValueError, ImproperlyConfigured):
+_BOOLS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False, "": False}
+_debug_raw = env.str("DEBUG", default="false").strip().lower()
+if _debug_raw not in _BOOLS:
     _fail("DEBUG", "must be true or false")
+DEBUG = _BOOLS[_debug_raw]
 
 TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
 DEV_DEFAULTS = DEBUG or TESTING
@@ -191,6 +192,7 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".local" / "media")
 MEDIA_URL = "/media/"
 WHITENOISE_USE_FINDERS = DEV_DEFAULTS
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -258,6 +260,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # A heartbeat so operators can see beat and a worker are alive (Configuration > Health).
     "core-heartbeat": {"task": "opsadmin.heartbeat", "schedule": 60.0},
+    # programs: send DERMS sync requests that are due (retries wait in the database).
+    "programs-sync-sweep": {"task": "programs.sync_requests_sweep", "schedule": 30.0},
+    # programs: read DERMS events and device reservations; email reserved customers.
+    "programs-events-poll": {"task": "programs.events_poll", "schedule": 60.0},
     # Billing outbox: re-enqueue retries whose backoff ran out and rows whose task was lost
     # (worker killed, broker restarted); sends are idempotent, so a double enqueue is harmless.
     "billing-outbox-sweep": {"task": "billing.outbox_sweep", "schedule": 15.0},
