@@ -24,7 +24,17 @@ def _fail(name: str, problem: str) -> None:
     raise ImproperlyConfigured(f"Setting {name}: {problem}")
 
 
-_BOOLS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False, "": False}
+_BOOLS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+    "": False,
+}
 _debug_raw = env.str("DEBUG", default="false").strip().lower()
 if _debug_raw not in _BOOLS:
     _fail("DEBUG", "must be true or false")
@@ -104,6 +114,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tomselect",
     "csp",
+    "ninja",  # Enrollment API docs page: swagger-ui served from the package (no CDN)
     "opsadmin",
     "billing",
     "notices",
@@ -180,6 +191,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / ".local" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "myaccount.staticfiles.PlotlyFinder",  # plotly/plotly.min.js from the plotly package
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

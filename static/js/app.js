@@ -11,11 +11,22 @@
       if (select.tomselect || select.multiple || select.dataset.plain !== undefined) return;
       if (!select.classList.contains("searchable") && select.options.length <= 8) return;
       var label = select.id ? document.querySelector('label[for="' + select.id + '"]') : null;
+      var labelText = label ? label.firstChild.textContent.trim() : "options";
       var ts = new window.TomSelect(select, {
         plugins: ["dropdown_input"],
         maxOptions: 500,
         allowEmptyOption: true,
-        controlInput: null,
+        openOnFocus: false,
+        onInitialize: function () {
+          var self = this;
+          // Enter, Space or Arrow Down on the closed control opens it (keyboard users).
+          self.control.addEventListener("keydown", function (e) {
+            if (!self.isOpen && (e.key === "Enter" || e.key === " " || e.key === "ArrowDown")) {
+              e.preventDefault();
+              self.open();
+            }
+          });
+        },
         onDropdownOpen: function () {
           var input = this.dropdown.querySelector(".dropdown-input");
           if (input) input.focus();
@@ -23,11 +34,11 @@
       });
       // Keep the visible label pointing at the control a keyboard user reaches.
       if (label && ts.control) {
-        ts.control.setAttribute("aria-label", label.textContent.trim());
+        ts.control.setAttribute("aria-label", labelText);
       }
       var search = ts.dropdown.querySelector(".dropdown-input");
       if (search) {
-        search.setAttribute("aria-label", "Search " + (label ? label.textContent.trim() : "options"));
+        search.setAttribute("aria-label", "Search " + labelText);
       }
     });
   }
