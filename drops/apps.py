@@ -3,3 +3,23 @@ from django.apps import AppConfig
 
 class DropsConfig(AppConfig):
     name = "drops"
+
+    def ready(self) -> None:
+        from opsadmin.roles import grant
+
+        # Retention staff work in Ops: the queue, releasing / cancelling held drops, the
+        # drop codes and the per-utility hold windows.
+        grant(
+            "Ops",
+            [
+                "drops.view_droprequest",
+                "drops.release_droprequest",
+                "drops.cancel_droprequest",
+                "drops.view_dropcode",
+                "drops.add_dropcode",
+                "drops.change_dropcode",
+                "drops.view_dropsettings",
+                "drops.add_dropsettings",
+                "drops.change_dropsettings",
+            ],
+        )

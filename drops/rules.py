@@ -1,0 +1,145 @@
+"""Pure market rules for drops: the early termination fee, rescission, the drop date window.
+
+No database here: every input is passed in, so each rule is tested on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import holidays
+
+ZERO = Decimal("0.00")
+# PUCT 25.475: no ETF in the last 14 days of the contract, nor within 14 days after a
+# change-in-terms notice.
+LAST_DAYS_WITHOUT_ETF = 14
+CHANGE_OF_TERMS_DAYS = 14
+# Rescission: 3 federal business days (choosemypower.org, texas-market.md 2.3).
+RESCISSION_BUSINESS_DAYS = 3
+
+
+class Waiver:
+    """Why an ETF that the plan carries is not charged (codes stored on the request)."""
+
+    NO_ETF = "no_etf"
+    NO_CONTRACT_END = "no_contract_end"
+    CONTRACT_ENDED = "contract_ended"
+    LAST_14_DAYS = "last_14_days"
+    CHANGE_OF_TERMS = "change_of_terms"
+    RESCISSION = "rescission"
+    MOVE_OUT_FORWARDING = "move_out_forwarding"
+
+    LABELS = {
+        NO_ETF: "The plan has no early termination fee.",
+        NO_CONTRACT_END: "The plan has no contract end date.",
+        CONTRACT_ENDED: "The contract has ended.",
+        LAST_14_DAYS: "No fee in the last 14 days of the contract.",
+        CHANGE_OF_TERMS: "No fee within 14 days after a change-of-terms notice.",
+        RESCISSION: "No fee within the rescission period.",
+        MOVE_OUT_FORWARDING: "No fee when you move out and give a forwarding address.",
+    }
+
+
+@dataclass(frozen=True)
+class EtfQuote:
+    """The ETF for one drop: ``plan_fee`` before waivers, ``amount`` charged, ``waiver`` why
+    not (a :class:`Waiver` code, "" when charged)."""
+
+    plan_fee: Decimal
+    amount: Decimal
+    waiver: str = ""
+
+    @property
+    def applies(self) -> bool:
+        return self.amount > 0
+
+    @property
+    def waiver_label(self) -> str:
+        return Waiver.LABELS.get(self.waiver, "")
+
+
+def remaining_months(*, drop_date: date, contract_end: date) -> int:
+    """Whole months from the drop date to the contract end; a started month counts as one."""
+    if drop_date >= contract_end:
+        return 0
+    months = (contract_end.year - drop_date.year) * 12 + (contract_end.month - drop_date.month)
+    if contract_end.day > drop_date.day:
+        months += 1
+    return max(months, 1)
+
+
+def federal_business_days_after(start: date, days: int) -> date:
+    """The date ``days`` US federal business days after ``start`` (weekends and federal
+    holidays skipped)."""
+    us = holidays.US(years=range(start.year, start.year + 2))
+    current = start
+    counted = 0
+    while counted < days:
+        current += timedelta(days=1)
+        if current.weekday() < 5 and current not in us:
+            counted += 1
+    return current
+
+
+def rescission_ends(submitted_on: date) -> date:
+    """Last day of the rescission window for an enrollment submitted on ``submitted_on``."""
+    return federal_business_days_after(submitted_on, RESCISSION_BUSINESS_DAYS)
+
+
+def etf_quote(
+    *,
+    etf_type: str,
+    etf_amount: Decimal,
+    contract_end: date | None,
+    drop_date: date,
+    today: date,
+    submitted_on: date | None = None,
+    change_of_terms_sent_on: Iterable[date] = (),
+    move_out_with_forwarding_address: bool = False,
+) -> EtfQuote:
+    """The early termination fee for dropping on ``drop_date``, asked on ``today``.
+
+    Amount: ``flat`` -> ``etf_amount``; ``per_month`` -> ``etf_amount`` x months left from the
+    drop date to the contract end (a started month counts); ``none`` -> 0.
+    Waived (PUCT 25.475, texas-market.md 2.6), first matching reason wins:
+    within rescission (``today`` <= 3 federal business days after ``submitted_on``); within 14
+    days after a change-of-terms notice; a move-out with a forwarding address
+    (25.475(c)(2)(C)); a drop date in the last 14 days of the contract.
+    """
+    if etf_type == "none" or etf_amount <= 0:
+        return EtfQuote(plan_fee=ZERO, amount=ZERO, waiver=Waiver.NO_ETF)
+    if contract_end is None:
+        return EtfQuote(plan_fee=ZERO, amount=ZERO, waiver=Waiver.NO_CONTRACT_END)
+    if drop_date >= contract_end:
+        return EtfQuote(plan_fee=ZERO, amount=ZERO, waiver=Waiver.CONTRACT_ENDED)
+    if etf_type == "per_month":
+        fee = etf_amount * remaining_months(drop_date=drop_date, contract_end=contract_end)
+    else:
+        fee = etf_amount
+    fee = fee.quantize(Decimal("0.01"))
+
+    def waived(reason: str) -> EtfQuote:
+        return EtfQuote(plan_fee=fee, amount=ZERO, waiver=reason)
+
+    if submitted_on is not None and today <= rescission_ends(submitted_on):
+        return waived(Waiver.RESCISSION)
+    for sent_on in change_of_terms_sent_on:
+        if sent_on <= today <= sent_on + timedelta(days=CHANGE_OF_TERMS_DAYS):
+            return waived(Waiver.CHANGE_OF_TERMS)
+    if move_out_with_forwarding_address:
+        return waived(Waiver.MOVE_OUT_FORWARDING)
+    if (contract_end - drop_date).days <= LAST_DAYS_WITHOUT_ETF:
+        return waived(Waiver.LAST_14_DAYS)
+    return EtfQuote(plan_fee=fee, amount=fee)
+
+
+def drop_date_bounds(
+    *, today: date, days_in_advance: int, max_days_ahead: int
+) -> tuple[date, date]:
+    """Earliest and latest date a customer may choose (System Setup)."""
+    earliest = today + timedelta(days=days_in_advance)
+    latest = today + timedelta(days=max(max_days_ahead, days_in_advance))
+    return earliest, latest

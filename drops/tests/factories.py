@@ -1,0 +1,108 @@
+"""Rows for drops tests: a customer with an active enrollment on a premise."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from drops.models import DropCode, DropSettings
+from enrollments.models import Customer, Enrollment, Plan, ServiceAccount
+from opsadmin.models import CustomerType, User, Utility
+
+PASSWORD = "drops-test-password-9"
+_seq = itertools.count(1)
+
+
+def utility(code: str = "centerpoint", name: str = "CenterPoint") -> Utility:
+    found, _ = Utility.objects.get_or_create(
+        code=code, defaults={"name": name, "esiid_prefixes": ["1008901"]}
+    )
+    return found
+
+
+def customer_type(*, visible: bool = True) -> CustomerType:
+    code = "residential" if visible else "commercial-hidden"
+    found, _ = CustomerType.objects.get_or_create(
+        code=code,
+        defaults={"name": code.title(), "drop_visible_in_myaccount": visible},
+    )
+    return found
+
+
+def plan(*, etf_type: str = "flat", etf_amount: str = "150.00", code: str | None = None) -> Plan:
+    return Plan.objects.create(
+        code=code or f"PLAN{next(_seq)}",
+        name="Fixed 12",
+        term_months=12,
+        energy_charge_cents=Decimal("12.5000"),
+        etf_type=etf_type,
+        etf_amount=Decimal(etf_amount),
+    )
+
+
+def customer(*, visible: bool = True, email: str | None = None) -> Customer:
+    n = next(_seq)
+    user = User.objects.create_user(
+        username=email or f"cust{n}@example.com",
+        email=email or f"cust{n}@example.com",
+        password=PASSWORD,
+        kind=User.Kind.CUSTOMER,
+    )
+    return Customer.objects.create(
+        user=user,
+        customer_type=customer_type(visible=visible),
+        first_name="Ana",
+        last_name=f"Lopez{n}",
+        email=user.email,
+    )
+
+
+def active_enrollment(
+    *,
+    cust: Customer | None = None,
+    util: Utility | None = None,
+    the_plan: Plan | None = None,
+    contract_end: date | None = None,
+    submitted_days_ago: int = 60,
+) -> Enrollment:
+    cust = cust or customer()
+    util = util or utility()
+    n = next(_seq)
+    premise = ServiceAccount.objects.create(
+        customer=cust,
+        utility=util,
+        esiid=f"1008901{n:015d}",
+        address_line1=f"{n} Main St",
+        city="Houston",
+        zip_code="77002",
+    )
+    today = timezone.localdate()
+    return Enrollment.objects.create(
+        customer=cust,
+        service_account=premise,
+        plan=the_plan or plan(),
+        channel=Enrollment.Channel.WIZARD,
+        status=Enrollment.Status.ACTIVE,
+        start_date=today - timedelta(days=submitted_days_ago - 5),
+        contract_end_date=contract_end or today + timedelta(days=200),
+        submitted_at=timezone.now() - timedelta(days=submitted_days_ago),
+        billing_account_number=f"BA{n}",
+    )
+
+
+def drop_code(util: Utility, code: str, description: str = "", **kwargs) -> DropCode:
+    kwargs.setdefault("available_in_myaccount", True)
+    return DropCode.objects.create(
+        utility=util, code=code, description=description or f"Reason {code}", **kwargs
+    )
+
+
+def hold(util: Utility, hours: int, *, customer_may_cancel: bool = False) -> DropSettings:
+    settings, _ = DropSettings.objects.update_or_create(
+        utility=util,
+        defaults={"hold_hours": hours, "customer_may_cancel_during_hold": customer_may_cancel},
+    )
+    return settings
