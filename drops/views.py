@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -172,8 +173,6 @@ def _go(request, url: str):
 def _customer_can_cancel(drop_request: DropRequest) -> bool:
     if drop_request.status != DropRequest.Status.HELD or drop_request.hold_until is None:
         return False
-    from django.utils import timezone
-
     if drop_request.hold_until <= timezone.now():
         return False
     return selectors.drop_settings_for(utility=drop_request.utility).customer_may_cancel_during_hold

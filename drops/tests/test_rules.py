@@ -16,14 +16,14 @@ TODAY = date(2025, 3, 3)  # a Monday
 
 
 def quote(**kwargs):
-    base = dict(
-        etf_type="flat",
-        etf_amount=Decimal("150"),
-        contract_end=date(2025, 12, 31),
-        drop_date=date(2025, 3, 10),
-        today=TODAY,
-        submitted_on=date(2024, 12, 1),
-    )
+    base = {
+        "etf_type": "flat",
+        "etf_amount": Decimal("150"),
+        "contract_end": date(2025, 12, 31),
+        "drop_date": date(2025, 3, 10),
+        "today": TODAY,
+        "submitted_on": date(2024, 12, 1),
+    }
     base.update(kwargs)
     return etf_quote(**base)
 
