@@ -285,6 +285,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "billing-outbox-sweep": {"task": "billing.outbox_sweep", "schedule": 15.0},
     # Ask ESG about prospects still pending; accepted ones get their billing account number.
     "billing-prospect-status-poll": {"task": "billing.prospect_status_poll", "schedule": 60.0},
+    # drops: release held drops whose retention hold ended (they go to billing through the
+    # outbox) and follow released drops to acknowledged / failed.
+    "drops-release-expired-holds": {"task": "drops.release_expired_holds", "schedule": 60.0},
 }
 # How long a worker's claim on an outbox row lasts before the sweeper may hand it to another
 # worker: longer than the ESG client's worst-case call.
