@@ -56,26 +56,28 @@ def smt_pull(service_account_id: int, full: bool = False) -> dict:
 )
 def bills_refresh(service_account_id: int) -> dict:
     """Fetch the billing system's bill history for a premise and store it."""
+    from enrollments.billing_handlers import billing_account_number_get
     from enrollments.models import Enrollment, ServiceAccount
     from usage.services import BillInput, bills_record_failure, bills_store
 
     sa = ServiceAccount.objects.filter(pk=service_account_id).first()
     if sa is None:
         return {"skipped": True}
-    ban = (
-        Enrollment.objects.filter(service_account=sa)
-        .exclude(billing_account_number="")
+    enrollment = (
+        Enrollment.objects.select_related("service_account__utility")
+        .filter(service_account=sa)
         .order_by("-pk")
-        .values_list("billing_account_number", flat=True)
         .first()
     )
+    ban = billing_account_number_get(enrollment=enrollment) if enrollment else ""
     if not ban:
         bills_record_failure(service_account=sa, error="No billing account number yet.")
         return {"skipped": True}
     from billing.adapters.esg import esg_client  # built by the billing issue
 
     try:
-        records = esg_client().bill_history(ban)
+        with esg_client() as client:
+            records = client.bill_history(ban)
     except PermanentIntegrationError as exc:
         bills_record_failure(service_account=sa, error=str(exc))
         return {"failed": True}
