@@ -5,7 +5,12 @@ class DropsConfig(AppConfig):
     name = "drops"
 
     def ready(self) -> None:
+        from billing.registry import REQUEST_ACKNOWLEDGED, register_handler
+        from drops.services import on_billing_request_acknowledged
         from opsadmin.roles import grant
+
+        # Billing tells us when ESG acknowledged a drop / move-out (billing may not import us).
+        register_handler(REQUEST_ACKNOWLEDGED, on_billing_request_acknowledged)
 
         # Retention staff work in Ops: the queue, releasing / cancelling held drops, the
         # drop codes and the per-utility hold windows.

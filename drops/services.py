@@ -398,6 +398,16 @@ def drop_request_billing_outcome(*, drop_request_id: int, acknowledged: bool) ->
     return True
 
 
+def on_billing_request_acknowledged(
+    *, kind: str, subject_type: str, subject_id: int, response: dict | None = None
+) -> None:
+    """Billing registry handler: ESG acknowledged a drop / move-out (runs inside billing's
+    transaction, so the outbox row and our status change commit together)."""
+    if subject_type != "drop_request":
+        return
+    drop_request_billing_outcome(drop_request_id=subject_id, acknowledged=True)
+
+
 def _enqueue_confirmation(drop_request_id: int) -> None:
     from drops.tasks import drop_confirmation_email_send
 

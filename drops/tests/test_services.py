@@ -289,3 +289,29 @@ def test_confirmation_email():
     assert f"Request number: {d.pk}" in msg.body
     assert "Meter removal: requested" in msg.body
     assert "Early termination fee: $150.00" in msg.body
+
+
+def test_billing_registry_acknowledgement_reaches_drops():
+    from billing import registry
+
+    e = f.active_enrollment()
+    d = create(e, kind=DropRequest.Kind.MOVE_OUT).drop_request
+    registry.dispatch(
+        registry.REQUEST_ACKNOWLEDGED,
+        kind="enrollment",
+        subject_type="enrollment",
+        subject_id=d.pk,
+        response={},
+    )
+    d.refresh_from_db()
+    assert d.status == "released"  # not ours: ignored
+    registry.dispatch(
+        registry.REQUEST_ACKNOWLEDGED,
+        kind="move_out",
+        subject_type="drop_request",
+        subject_id=d.pk,
+        response={"request_id": "DR0000001"},
+    )
+    d.refresh_from_db()
+    e.refresh_from_db()
+    assert (d.status, e.status) == ("sent", "moved_out")
