@@ -17,6 +17,11 @@ class EnrollmentsConfig(AppConfig):
                 "enrollments.view_customer",
                 "enrollments.add_customer",
                 "enrollments.view_plan",
+                # catalogue (read): Agent views, Ops manages
+                "enrollments.view_tducharge",
+                "enrollments.view_promocode",
+                "enrollments.view_referralsource",
+                "enrollments.view_consentmethod",
             ],
         )
         grant(
@@ -29,5 +34,10 @@ class EnrollmentsConfig(AppConfig):
                 "enrollments.view_plan",
                 "enrollments.change_plan",
                 "enrollments.add_plan",
+                *(
+                    f"enrollments.{verb}_{model}"
+                    for verb in ("view", "add", "change")
+                    for model in ("tducharge", "promocode", "referralsource", "consentmethod")
+                ),
             ],
         )

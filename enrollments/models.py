@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -129,6 +131,21 @@ class Plan(models.Model):
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
     )
+    # A bill credit when monthly usage reaches a threshold makes the EFL tiers non-linear
+    # (texas-market.md 2.1).
+    bill_credit = models.DecimalField(
+        "Bill credit ($)",
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    bill_credit_min_kwh = models.PositiveIntegerField(
+        "Bill credit from (kWh)",
+        null=True,
+        blank=True,
+        help_text="The credit applies in a month whose usage is at least this many kWh.",
+    )
     renewal_plan = models.ForeignKey(
         "self",
         null=True,
@@ -144,6 +161,123 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
+
+
+class TduCharge(models.Model):
+    """The utility's (TDSP's) delivery charges passed through on every bill (EFL: included)."""
+
+    utility = models.OneToOneField(Utility, on_delete=models.CASCADE, related_name="tdu_charge")
+    monthly_charge = models.DecimalField(
+        "Monthly charge ($)",
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    per_kwh_cents = models.DecimalField(
+        "Delivery charge (¢/kWh)",
+        max_digits=8,
+        decimal_places=4,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    effective_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["utility__name"]
+        verbose_name = "TDU delivery charge"
+
+    def __str__(self) -> str:
+        return f"{self.utility}: ${self.monthly_charge}/month + {self.per_kwh_cents}¢/kWh"
+
+
+class PromoCode(models.Model):
+    """A promotional code: valid dates, channels where it may be used, and what it gives."""
+
+    class Benefit(models.TextChoices):
+        BILL_CREDIT = "bill_credit", "Bill credit ($)"
+        CENTS_OFF = "cents_off", "Cents off per kWh"
+
+    code = models.CharField(max_length=30, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+    channels = ArrayField(
+        models.CharField(
+            max_length=10,
+            choices=[
+                ("quick", "Quick Enrollment"),
+                ("wizard", "Signup Wizard"),
+                ("importer", "Sales Importer"),
+                ("api", "Enrollment API"),
+            ],
+        ),
+        default=list,
+        help_text="Channels where the code is accepted.",
+    )
+    benefit = models.CharField(max_length=12, choices=Benefit.choices)
+    amount = models.DecimalField(
+        "Amount ($ or ¢/kWh)",
+        max_digits=8,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def is_valid_on(self, day, channel: str) -> bool:
+        return (
+            self.active
+            and channel in self.channels
+            and self.valid_from <= day
+            and (self.valid_until is None or day <= self.valid_until)
+        )
+
+    @property
+    def benefit_text(self) -> str:
+        if self.benefit == self.Benefit.BILL_CREDIT:
+            return f"${self.amount.quantize(Decimal('0.01'))} bill credit"
+        return f"{self.amount.normalize():f}¢/kWh off"
+
+
+class ReferralSource(models.Model):
+    """An answer to "How did you hear about us?"."""
+
+    name = models.CharField(max_length=80, unique=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConsentMethod(models.Model):
+    """How the customer authorised the switch (PUCT 25.474 proof of authorization)."""
+
+    WEB = "web"
+    PHONE = "phone"
+    SIGNED_CONTRACT = "signed_contract"
+
+    code = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=60, unique=True)
+    requires_document = models.BooleanField(
+        default=False, help_text="A signed contract file must be uploaded."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Enrollment(models.Model):
@@ -199,6 +333,33 @@ class Enrollment(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # What was sold with it.
+    promo_code = models.ForeignKey(
+        PromoCode, null=True, blank=True, on_delete=models.PROTECT, related_name="enrollments"
+    )
+    referral_source = models.ForeignKey(
+        ReferralSource, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    affiliate_code = models.CharField(max_length=40, blank=True)
+    critical_care = models.BooleanField(
+        "Critical care / chronic condition", default=False, help_text="PUCT 25.497"
+    )
+    deposit_alternative = models.CharField(max_length=20, blank=True)
+    # Proof of authorization (PUCT 25.474): how, when, who (phone) or from where (web).
+    consent_method = models.ForeignKey(
+        ConsentMethod, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    consent_ip = models.GenericIPAddressField(null=True, blank=True)
+    consent_user_agent = models.CharField(max_length=400, blank=True)
+    signed_contract = models.FileField(upload_to="signed_contracts/%Y/%m/", blank=True)
+    acknowledgements = models.JSONField(default=list, blank=True)
+    rescission_deadline = models.DateField(null=True, blank=True)
+    # A form's idempotency token: the same token never makes a second enrollment.
+    idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -235,3 +396,31 @@ class EnrollmentEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+
+
+class EnrollmentDraft(models.Model):
+    """A Quick Enrollment or Signup Wizard in progress, kept server-side so nothing typed is
+    lost. Wizard drafts nobody finishes are purged after System Setup's abandoned hours."""
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    channel = models.CharField(max_length=10, choices=Enrollment.Channel.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    step = models.CharField(max_length=20, default="search")
+    data = models.JSONField(default=dict, blank=True)
+    # SSN, DOB, driver's licence and the wizard's password hash: encrypted JSON.
+    secret = EncryptedTextField(blank=True)
+    email = models.EmailField(blank=True)
+    resume_sent_at = models.DateTimeField(null=True, blank=True)
+    enrollment = models.ForeignKey(
+        Enrollment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"Draft {self.token} ({self.channel}, {self.step})"

@@ -1,4 +1,22 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from enrollments import catalogue_views, views
 
 app_name = "enrollments"
-urlpatterns: list = []
+urlpatterns: list = [
+    # Quick Enrollment (agents): Customer > Enroll Customer
+    path("quick/", views.quick_start, name="quick_start"),
+    path("quick/<uuid:token>/", views.quick_page, name="quick_page"),
+    path("quick/<uuid:token>/another/", views.quick_another, name="quick_another"),
+    path("quick/<uuid:token>/<slug:step>/", views.quick_step, name="quick_step"),
+    # Signup Wizard (public)
+    path("signup/", views.signup_start, name="signup_start"),
+    path("signup/<uuid:token>/", views.signup_page, name="signup_page"),
+    path("signup/<uuid:token>/<slug:step>/", views.signup_step, name="signup_step"),
+    path("<int:pk>/rescind/", views.enrollment_rescind_view, name="rescind"),
+    # Catalogue (Ops manage, Agents view)
+    path("catalogue/", catalogue_views.index, name="catalogue"),
+    path("catalogue/<slug:kind>/", catalogue_views.item_list, name="catalogue_list"),
+    path("catalogue/<slug:kind>/new/", catalogue_views.item_edit, name="catalogue_new"),
+    path("catalogue/<slug:kind>/<int:pk>/", catalogue_views.item_edit, name="catalogue_edit"),
+]

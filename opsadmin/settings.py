@@ -276,6 +276,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # A heartbeat so operators can see beat and a worker are alive (Configuration > Health).
     "core-heartbeat": {"task": "opsadmin.heartbeat", "schedule": 60.0},
+    # Half-finished Quick Enrollments / signups are kept System Setup's abandoned-signup
+    # hours (resume by emailed link), then deleted: they hold personal data.
+    "enrollments-drafts-purge": {"task": "enrollments.drafts_purge", "schedule": 3600.0},
     # programs: send DERMS sync requests that are due (retries wait in the database).
     "programs-sync-sweep": {"task": "programs.sync_requests_sweep", "schedule": 30.0},
     # programs: read DERMS events and device reservations; email reserved customers.

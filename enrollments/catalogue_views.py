@@ -1,0 +1,181 @@
+"""Catalogue screens: plans, TDU delivery charges, promo codes, referral sources, consent
+methods. One list and one edit view, driven by a small table of what each kind shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from enrollments.forms import (
+    ConsentMethodForm,
+    PlanForm,
+    PromoCodeForm,
+    ReferralSourceForm,
+    TduChargeForm,
+)
+from enrollments.models import ConsentMethod, Plan, PromoCode, ReferralSource, TduCharge
+from enrollments.pricing import average_price_cents, usage_tiers
+from opsadmin.permissions import staff_required
+
+
+@dataclass(frozen=True)
+class Kind:
+    slug: str
+    title: str
+    singular: str
+    model: type
+    form: type
+    columns: tuple[tuple[str, str], ...]  # (header, attribute)
+
+
+KINDS = {
+    k.slug: k
+    for k in (
+        Kind(
+            "plans",
+            "Plans",
+            "plan",
+            Plan,
+            PlanForm,
+            (
+                ("Code", "code"),
+                ("Name", "name"),
+                ("Web plan", "is_web_plan"),
+                ("Rate type", "get_rate_type_display"),
+                ("Term (months)", "term_months"),
+                ("Energy (¢/kWh)", "energy_charge_cents"),
+                ("Base fee ($)", "base_fee"),
+                ("ETF", "get_etf_type_display"),
+                ("ETF ($)", "etf_amount"),
+                ("Active", "active"),
+            ),
+        ),
+        Kind(
+            "tdu-charges",
+            "TDU delivery charges",
+            "TDU delivery charge",
+            TduCharge,
+            TduChargeForm,
+            (
+                ("Utility", "utility"),
+                ("Monthly ($)", "monthly_charge"),
+                ("Delivery (¢/kWh)", "per_kwh_cents"),
+                ("Effective", "effective_date"),
+            ),
+        ),
+        Kind(
+            "promo-codes",
+            "Promo codes",
+            "promo code",
+            PromoCode,
+            PromoCodeForm,
+            (
+                ("Code", "code"),
+                ("Gives", "benefit_text"),
+                ("From", "valid_from"),
+                ("Until", "valid_until"),
+                ("Channels", "channels_text"),
+                ("Active", "active"),
+            ),
+        ),
+        Kind(
+            "referral-sources",
+            "Referral sources",
+            "referral source",
+            ReferralSource,
+            ReferralSourceForm,
+            (("Name", "name"), ("Order", "sort_order"), ("Active", "active")),
+        ),
+        Kind(
+            "consent-methods",
+            "Consent methods",
+            "consent method",
+            ConsentMethod,
+            ConsentMethodForm,
+            (
+                ("Code", "code"),
+                ("Name", "name"),
+                ("Needs signed contract", "requires_document"),
+                ("Active", "active"),
+            ),
+        ),
+    )
+}
+
+
+def _kind(slug: str) -> Kind:
+    try:
+        return KINDS[slug]
+    except KeyError:
+        raise Http404("No such catalogue.") from None
+
+
+def _perm(kind: Kind, verb: str) -> str:
+    return f"enrollments.{verb}_{kind.model._meta.model_name}"
+
+
+def _cell(obj, attr: str):
+    if attr == "channels_text":
+        return ", ".join(obj.channels)
+    value = getattr(obj, attr)
+    return value() if callable(value) else value
+
+
+@staff_required("enrollments.view_plan")
+def index(request):
+    kinds = [k for k in KINDS.values() if request.user.has_perm(_perm(k, "view"))]
+    return render(request, "enrollments/catalogue_index.html", {"kinds": kinds})
+
+
+@staff_required()
+def item_list(request, kind: str):
+    k = _kind(kind)
+    if not request.user.has_perm(_perm(k, "view")):
+        raise PermissionDenied("You do not have permission for this.")
+    qs = k.model.objects.all()
+    if k.model is TduCharge:
+        qs = qs.select_related("utility")
+    rows = [(obj, [_cell(obj, attr) for _, attr in k.columns]) for obj in qs]
+    ctx = {
+        "kind": k,
+        "headers": [h for h, _ in k.columns],
+        "rows": rows,
+        "can_add": request.user.has_perm(_perm(k, "add")),
+        "can_change": request.user.has_perm(_perm(k, "change")),
+    }
+    return render(request, "enrollments/catalogue_list.html", ctx)
+
+
+@staff_required()
+@require_http_methods(["GET", "POST"])
+def item_edit(request, kind: str, pk: int | None = None):
+    k = _kind(kind)
+    verb = "change" if pk else "add"
+    if not request.user.has_perm(_perm(k, verb)):
+        raise PermissionDenied("You do not have permission for this.")
+    obj = get_object_or_404(k.model, pk=pk) if pk else k.model()
+    form = k.form(request.POST or None, instance=obj)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            obj = form.save()
+        messages.success(request, f"{k.singular.capitalize()} {obj} saved.")
+        return redirect("enrollments:catalogue_list", kind=k.slug)
+    ctx = {"kind": k, "form": form, "obj": obj}
+    if k.model is Plan and obj.pk:
+        ctx["averages"] = [
+            (
+                t.utility,
+                [(kwh, average_price_cents(obj, t, kwh)) for kwh in usage_tiers(t.utility.state)],
+            )
+            for t in TduCharge.objects.select_related("utility").filter(
+                utility__in=obj.utilities.all()
+            )
+        ]
+    status = 422 if request.method == "POST" else 200
+    return render(request, "enrollments/catalogue_form.html", ctx, status=status)

@@ -1,0 +1,536 @@
+"""What a person types in Quick Enrollment, the Signup Wizard and the catalogue screens."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+
+from enrollments.dates import earliest_start_date, market_today, start_date_problem
+from enrollments.models import (
+    ConsentMethod,
+    Customer,
+    Enrollment,
+    Plan,
+    PromoCode,
+    ReferralSource,
+    TduCharge,
+)
+from enrollments.services import promo_code_lookup
+from enrollments.validators import validate_esiid_for_utility
+from opsadmin.errors import ApplicationError
+from opsadmin.models import CustomerType, User, Utility
+
+UNSERVED = "Oops! We don't service your area!"
+SSN_RE = re.compile(r"^(\d{3})-?(\d{2})-?(\d{4})$")
+PHONE_RE = re.compile(r"^\D*(\d\D*){10}$")
+
+
+class SearchForm(forms.Form):
+    """Product selection: zip code, promo code, customer type."""
+
+    zip_code = forms.CharField(
+        label="Zip code",
+        max_length=5,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "postal-code", "size": 6}
+        ),
+    )
+    promo_code = forms.CharField(label="Promotional Code", max_length=30, required=False)
+    customer_type = forms.ModelChoiceField(
+        label="Customer type",
+        queryset=CustomerType.objects.filter(active=True),
+        to_field_name="code",
+        empty_label=None,
+    )
+
+    def __init__(self, *args, channel: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.channel = channel
+        self.utilities: list[Utility] = []
+
+    def clean_zip_code(self):
+        value = self.cleaned_data["zip_code"].strip()
+        if not re.fullmatch(r"\d{5}", value):
+            raise forms.ValidationError("Enter a 5-digit zip code.")
+        self.utilities = list(
+            Utility.objects.filter(active=True, service_areas__zip_code=value).order_by("name")
+        )
+        if not self.utilities:
+            raise forms.ValidationError(UNSERVED, code="unserved")
+        return value
+
+    def clean_promo_code(self):
+        code = self.cleaned_data["promo_code"].strip().upper()
+        if code:
+            try:
+                promo_code_lookup(code=code, channel=self.channel)
+            except ApplicationError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return code
+
+
+class OptionsForm(forms.Form):
+    """Utility (a choice only when the zip has several), referral, consent method."""
+
+    utility = forms.ChoiceField(label="Utility")
+    referral_source = forms.ModelChoiceField(
+        label="How did you hear about us?",
+        queryset=ReferralSource.objects.filter(active=True),
+        to_field_name="name",
+        required=False,
+        empty_label="(choose one)",
+    )
+    consent_method = forms.ModelChoiceField(
+        label="Method of consent",
+        queryset=ConsentMethod.objects.filter(active=True),
+        to_field_name="code",
+        empty_label=None,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, utilities: list[Utility], channel: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["utility"].choices = [(u.code, u.name) for u in utilities]
+        if len(utilities) == 1:
+            self.fields["utility"].widget = forms.HiddenInput()
+            self.fields["utility"].initial = utilities[0].code
+        if channel == Enrollment.Channel.WIZARD:
+            # A customer on the website consents on the web; nothing to choose.
+            del self.fields["consent_method"]
+        else:
+            self.fields["consent_method"].initial = ConsentMethod.PHONE
+
+
+DEPOSIT_ALTERNATIVES = [
+    ("", "None: I give my SSN and date of birth"),
+    ("deposit", "Pay a deposit"),
+    ("credit_letter", "Letter of credit history"),
+    ("prepay", "Prepay"),
+]
+
+
+class DetailsForm(forms.Form):
+    """Customer and premise: what the billing system's Create Prospect needs (TX fields)."""
+
+    first_name = forms.CharField(
+        max_length=60, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    last_name = forms.CharField(
+        max_length=60, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+    )
+    company_name = forms.CharField(label="Company name", max_length=120, required=False)
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    phone = forms.CharField(
+        max_length=20, widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"})
+    )
+    language = forms.ChoiceField(
+        label="Language for documents", choices=Customer.Language.choices, initial="en"
+    )
+    notice_preference = forms.ChoiceField(
+        label="Send notices by",
+        choices=Customer.NoticePreference.choices,
+        initial="email",
+        widget=forms.RadioSelect,
+    )
+    date_of_birth = forms.DateField(
+        label="Date of birth",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+    )
+    ssn = forms.CharField(
+        label="Social Security Number",
+        required=False,
+        max_length=11,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+        help_text="Used for the credit check only; we keep the last 4 digits.",
+    )
+    deposit_alternative = forms.ChoiceField(
+        label="Instead of SSN and date of birth",
+        choices=DEPOSIT_ALTERNATIVES,
+        required=False,
+    )
+    drivers_license = forms.CharField(
+        label="Driver's license (optional)", max_length=30, required=False
+    )
+    esiid = forms.CharField(
+        label="ESIID",
+        max_length=22,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+        help_text="17 or 22 digits, starting with 10.",
+    )
+    meter_number = forms.CharField(label="Meter number", max_length=40, required=False)
+    address_line1 = forms.CharField(
+        label="Service address",
+        max_length=120,
+        widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
+    )
+    address_line2 = forms.CharField(label="Apt / suite", max_length=120, required=False)
+    city = forms.CharField(max_length=60)
+    enrollment_type = forms.ChoiceField(
+        label="Switch or move-in",
+        choices=Enrollment.EnrollmentType.choices,
+        initial="switch",
+        widget=forms.RadioSelect,
+    )
+    requested_start_date = forms.DateField(
+        label="Requested start date",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    critical_care = forms.BooleanField(
+        label="Someone at this address depends on electric life-support equipment (critical care)",
+        required=False,
+    )
+    billing_same = forms.BooleanField(
+        label="Billing address is the service address", required=False, initial=True
+    )
+    billing_address_line1 = forms.CharField(label="Billing address", max_length=120, required=False)
+    billing_address_line2 = forms.CharField(
+        label="Billing apt / suite", max_length=120, required=False
+    )
+    billing_city = forms.CharField(label="Billing city", max_length=60, required=False)
+    billing_state = forms.CharField(label="Billing state", max_length=2, required=False)
+    billing_zip = forms.CharField(label="Billing zip code", max_length=5, required=False)
+    password1 = forms.CharField(
+        label="Choose a password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="For My Account; your username is your email. At least 10 characters.",
+    )
+    password2 = forms.CharField(
+        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    CUSTOMER_FIELDS = (
+        "first_name",
+        "last_name",
+        "company_name",
+        "email",
+        "phone",
+        "language",
+        "notice_preference",
+        "date_of_birth",
+        "ssn",
+        "deposit_alternative",
+        "drivers_license",
+        "billing_same",
+        "billing_address_line1",
+        "billing_address_line2",
+        "billing_city",
+        "billing_state",
+        "billing_zip",
+    )
+    SECRET_FIELDS = ("ssn", "date_of_birth", "drivers_license")
+
+    def __init__(
+        self,
+        *args,
+        utility: Utility,
+        channel: str,
+        existing_customer: Customer | None,
+        credit_on_file: bool = False,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.utility = utility
+        self.channel = channel
+        self.existing_customer = existing_customer
+        self.credit_on_file = credit_on_file
+        self.fields["meter_number"].label = utility.meter_number_label
+        if existing_customer is not None:
+            for name in self.CUSTOMER_FIELDS:
+                del self.fields[name]
+        if channel != Enrollment.Channel.WIZARD or existing_customer is not None:
+            del self.fields["password1"]
+            del self.fields["password2"]
+        if "requested_start_date" in self.fields and not self.is_bound:
+            self.fields["requested_start_date"].initial = earliest_start_date("switch")
+
+    def clean_phone(self):
+        value = self.cleaned_data["phone"].strip()
+        if not PHONE_RE.fullmatch(value):
+            raise forms.ValidationError("Enter a 10-digit phone number.")
+        return value
+
+    def clean_email(self):
+        value = self.cleaned_data["email"].strip().lower()
+        if (
+            self.channel == Enrollment.Channel.WIZARD
+            and User.objects.filter(username__iexact=value).exists()
+        ):
+            raise forms.ValidationError(
+                "This email already has a My Account login. Log in to My Account, or use "
+                "another email."
+            )
+        return value
+
+    def clean_ssn(self):
+        value = self.cleaned_data["ssn"].strip()
+        if not value:
+            return ""
+        match = SSN_RE.fullmatch(value)
+        if not match or match.group(1) in ("000", "666") or match.group(1).startswith("9"):
+            raise forms.ValidationError("Enter a 9-digit Social Security Number.")
+        return "".join(match.groups())
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data.get("date_of_birth")
+        if value is None:
+            return None
+        today = market_today()
+        age = today.year - value.year - ((today.month, today.day) < (value.month, value.day))
+        if age < 18:
+            raise forms.ValidationError("The account holder must be 18 or older.")
+        if age > 120:
+            raise forms.ValidationError("Check the date of birth.")
+        return value
+
+    def clean_esiid(self):
+        value = re.sub(r"\s", "", self.cleaned_data["esiid"])
+        if self.utility.is_ercot:
+            try:
+                validate_esiid_for_utility(value, self.utility)
+            except ApplicationError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        if Enrollment.objects.filter(
+            service_account__esiid=value, status__in=Enrollment.OPEN_STATUSES
+        ).exists():
+            raise forms.ValidationError("This ESIID already has a pending or active enrollment.")
+        return value
+
+    def clean_billing_state(self):
+        return self.cleaned_data["billing_state"].strip().upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.existing_customer is None:
+            has_credit = cleaned.get("ssn") and cleaned.get("date_of_birth")
+            if self.credit_on_file and not cleaned.get("ssn"):
+                has_credit = True  # given on an earlier pass; kept encrypted in the draft
+            if not has_credit and not cleaned.get("deposit_alternative"):
+                # PUCT 25.478: credit by SSN/DOB, or an alternative such as a deposit.
+                if not cleaned.get("ssn") and "ssn" not in self.errors:
+                    self.add_error(
+                        "ssn", "Enter the SSN and date of birth, or choose an alternative below."
+                    )
+                if not cleaned.get("date_of_birth") and "date_of_birth" not in self.errors:
+                    self.add_error(
+                        "date_of_birth", "Enter the date of birth, or choose an alternative below."
+                    )
+            if not cleaned.get("billing_same"):
+                for name in (
+                    "billing_address_line1",
+                    "billing_city",
+                    "billing_state",
+                    "billing_zip",
+                ):
+                    if not cleaned.get(name):
+                        self.add_error(name, "Required when billing goes to another address.")
+                if cleaned.get("billing_zip") and not re.fullmatch(
+                    r"\d{5}", cleaned["billing_zip"]
+                ):
+                    self.add_error("billing_zip", "Enter a 5-digit zip code.")
+                if cleaned.get("billing_state") and not re.fullmatch(
+                    r"[A-Z]{2}", cleaned["billing_state"]
+                ):
+                    self.add_error("billing_state", "Use the 2-letter state code.")
+        requested = cleaned.get("requested_start_date")
+        if requested and cleaned.get("enrollment_type"):
+            problem = start_date_problem(requested, cleaned["enrollment_type"])
+            if problem:
+                self.add_error("requested_start_date", problem)
+        if "password1" in self.fields and cleaned.get("password1"):
+            if cleaned.get("password1") != cleaned.get("password2"):
+                self.add_error("password2", "The passwords don't match.")
+            else:
+                user = User(
+                    username=cleaned.get("email") or "",
+                    email=cleaned.get("email") or "",
+                    first_name=cleaned.get("first_name") or "",
+                    last_name=cleaned.get("last_name") or "",
+                )
+                try:
+                    validate_password(cleaned["password1"], user)
+                except forms.ValidationError as exc:
+                    self.add_error("password1", exc)
+        return cleaned
+
+
+class DatesForm(forms.Form):
+    """Change Enrollment Dates on the acknowledgement screen."""
+
+    enrollment_type = DetailsForm.base_fields["enrollment_type"]
+    requested_start_date = DetailsForm.base_fields["requested_start_date"]
+
+    def clean(self):
+        cleaned = super().clean()
+        requested = cleaned.get("requested_start_date")
+        if requested and cleaned.get("enrollment_type"):
+            problem = start_date_problem(requested, cleaned["enrollment_type"])
+            if problem:
+                self.add_error("requested_start_date", problem)
+        return cleaned
+
+
+ACKNOWLEDGEMENTS = [
+    (
+        "efl",
+        "The Electricity Facts Label (EFL) for the plan was read to / reviewed by the customer.",
+    ),
+    (
+        "tos",
+        "The customer agrees to the Terms of Service, including the term and early termination fee.",
+    ),
+    ("yrac", "The customer received Your Rights as a Customer (YRAC)."),
+    ("rescission", "The customer may cancel without penalty within 3 federal business days."),
+]
+
+
+class ReviewForm(forms.Form):
+    """The acknowledgement statements, the signed contract (if that is the consent), and the
+    form's idempotency token."""
+
+    idempotency_token = forms.CharField(widget=forms.HiddenInput)
+    signed_contract = forms.FileField(
+        label="Signed contract (PDF or image)",
+        required=False,
+        help_text="PDF, PNG or JPEG, up to 2 MB.",
+    )
+
+    def __init__(self, *args, channel: str, needs_document: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        for code, text in ACKNOWLEDGEMENTS:
+            if channel == Enrollment.Channel.WIZARD:
+                text = (
+                    text.replace("was read to / reviewed by the customer", "was reviewed")
+                    .replace("The customer agrees", "I agree")
+                    .replace("The customer received", "I received")
+                    .replace("The customer may", "I may")
+                )
+            self.fields[f"ack_{code}"] = forms.BooleanField(
+                label=text,
+                error_messages={"required": "Confirm this statement to continue."},
+            )
+        if needs_document:
+            self.fields["signed_contract"].required = True
+            self.fields["signed_contract"].error_messages["required"] = (
+                "Upload the signed contract."
+            )
+        else:
+            del self.fields["signed_contract"]
+
+    def clean_signed_contract(self):
+        upload = self.cleaned_data.get("signed_contract")
+        if upload is None:
+            return None
+        if upload.size > 2 * 1024 * 1024:
+            raise forms.ValidationError("The file is larger than 2 MB.")
+        head = upload.read(8)
+        upload.seek(0)
+        if not (
+            head.startswith(b"%PDF") or head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8")
+        ):
+            raise forms.ValidationError("Upload a PDF, PNG or JPEG file.")
+        return upload
+
+    def acknowledged(self) -> list[str]:
+        return [code for code, _ in ACKNOWLEDGEMENTS if self.cleaned_data.get(f"ack_{code}")]
+
+
+# --- catalogue ----------------------------------------------------------------------------
+
+
+class PlanForm(forms.ModelForm):
+    class Meta:
+        model = Plan
+        fields = [
+            "code",
+            "name",
+            "is_web_plan",
+            "customer_types",
+            "utilities",
+            "rate_type",
+            "term_months",
+            "energy_charge_cents",
+            "base_fee",
+            "etf_type",
+            "etf_amount",
+            "bill_credit",
+            "bill_credit_min_kwh",
+            "renewal_plan",
+            "active",
+        ]
+        widgets = {
+            "customer_types": forms.CheckboxSelectMultiple,
+            "utilities": forms.CheckboxSelectMultiple,
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("etf_type") == Plan.EtfType.NONE and cleaned.get("etf_amount"):
+            self.add_error("etf_amount", "A plan with no ETF has amount 0.")
+        if cleaned.get("etf_type") in (
+            Plan.EtfType.FLAT,
+            Plan.EtfType.PER_MONTH,
+        ) and not cleaned.get("etf_amount"):
+            self.add_error("etf_amount", "Enter the ETF amount, or choose None.")
+        if cleaned.get("bill_credit") and cleaned.get("bill_credit_min_kwh") is None:
+            self.add_error("bill_credit_min_kwh", "Enter the usage from which the credit applies.")
+        if self.instance.pk and cleaned.get("renewal_plan") == self.instance:
+            self.add_error("renewal_plan", "A plan cannot renew into itself.")
+        return cleaned
+
+
+class TduChargeForm(forms.ModelForm):
+    class Meta:
+        model = TduCharge
+        fields = ["utility", "monthly_charge", "per_kwh_cents", "effective_date"]
+        widgets = {"effective_date": forms.DateInput(attrs={"type": "date"})}
+
+
+class PromoCodeForm(forms.ModelForm):
+    channels = forms.MultipleChoiceField(
+        choices=Enrollment.Channel.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = PromoCode
+        fields = [
+            "code",
+            "description",
+            "valid_from",
+            "valid_until",
+            "channels",
+            "benefit",
+            "amount",
+            "active",
+        ]
+        widgets = {
+            "valid_from": forms.DateInput(attrs={"type": "date"}),
+            "valid_until": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip().upper()
+        if not re.fullmatch(r"[A-Z0-9_-]{3,30}", code):
+            raise forms.ValidationError("Use 3-30 letters, digits, - or _.")
+        return code
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("valid_from"), cleaned.get("valid_until")
+        if start and end and end < start:
+            self.add_error("valid_until", "The end date is before the start date.")
+        return cleaned
+
+
+class ReferralSourceForm(forms.ModelForm):
+    class Meta:
+        model = ReferralSource
+        fields = ["name", "sort_order", "active"]
+
+
+class ConsentMethodForm(forms.ModelForm):
+    class Meta:
+        model = ConsentMethod
+        fields = ["code", "name", "requires_document", "active"]
