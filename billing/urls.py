@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from billing import views
 
 app_name = "billing"
-urlpatterns: list = []
+urlpatterns = [
+    path("exceptions/", views.exceptions, name="exceptions"),
+    path("exceptions/<int:pk>/retry/", views.retry, name="retry"),
+]
