@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -291,6 +292,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # drops: release held drops whose retention hold ended (they go to billing through the
     # outbox) and follow released drops to acknowledged / failed.
     "drops-release-expired-holds": {"task": "drops.release_expired_holds", "schedule": 60.0},
+    # renewals: daily at 06:00 Chicago, schedule contract expiration notices (PURA 39.112)
+    # for contracts nearing their end and send the due ones (email now, letters to the queue).
+    "renewals-daily": {
+        "task": "renewals.daily",
+        "schedule": crontab(hour=6, minute=0),
+    },
 }
 # How long a worker's claim on an outbox row lasts before the sweeper may hand it to another
 # worker: longer than the ESG client's worst-case call.
