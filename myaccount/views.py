@@ -1,20 +1,468 @@
-"""My Account: the customer portal."""
+"""My Account: the customer portal. Every read is scoped to request.user.customer."""
 
 from __future__ import annotations
 
-from django.contrib.auth import views as auth_views
-from django.shortcuts import render
+import csv
+from datetime import date, datetime
+from decimal import Decimal
 
+from axes.utils import reset as axes_reset
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from myaccount import charts, greenbutton, sources
+from myaccount.forms import (
+    PERIODS,
+    CustomerPasswordResetForm,
+    ProfileForm,
+    UsageForm,
+)
+from myaccount.selectors import (
+    SESSION_KEY,
+    bill_for_customer,
+    current_enrollment,
+    customer_for,
+    selected_service_account,
+    service_account_for_customer,
+    service_accounts_for,
+)
+from myaccount.services import customer_profile_update
 from opsadmin.forms import CustomerLoginForm
 from opsadmin.permissions import customer_required
+
+RENEWAL_NOTICE_DAYS = 60  # PURA 39.112: notices run in the last third / 30-60 days before expiry
+TABLE_MAX_ROWS = 744  # a month of hours; longer spans point at the CSV for the full table
+
+
+# --- sign-in, password reset, set password ------------------------------------------------
 
 
 class CustomerLoginView(auth_views.LoginView):
     template_name = "myaccount/login.html"
-    authentication_form = CustomerLoginForm
+    authentication_form = CustomerLoginForm  # lockout: django-axes (settings.AXES_*)
     next_page = "/myaccount/"
+
+
+class CustomerPasswordResetView(auth_views.PasswordResetView):
+    form_class = CustomerPasswordResetForm
+    template_name = "myaccount/password_reset.html"
+    email_template_name = "myaccount/email/password_reset.txt"
+    subject_template_name = "myaccount/email/password_reset_subject.txt"
+    success_url = reverse_lazy("myaccount:password_reset_done")
+
+
+class CustomerPasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "myaccount/password_reset_done.html"
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """The emailed link (reset, or an agent-enrolled customer's first password)."""
+
+    template_name = "myaccount/set_password.html"
+    success_url = reverse_lazy("myaccount:login")
+    reset_url_token = "set-password"  # noqa: S105 - a URL segment, not a secret
+
+    def get_user(self, uidb64):
+        user = super().get_user(uidb64)
+        if user is not None and not user.is_customer:
+            return None  # staff reset their password elsewhere
+        return user
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # Whoever holds the emailed link controls the login: lift a lockout on it.
+        axes_reset(username=form.user.get_username())
+        messages.success(self.request, "Your password is set. Sign in with it now.")
+        return response
+
+
+# --- the portal shell ----------------------------------------------------------------------
+
+
+def _portal(request, *, account_param: str | None = None):
+    """(customer, accounts, selected account) for this request, scoped to the customer."""
+    customer = customer_for(user=request.user)
+    accounts = service_accounts_for(customer=customer)
+    if account_param:
+        selected = service_account_for_customer(user=request.user, pk=account_param)
+    else:
+        selected = selected_service_account(request=request, accounts=accounts)
+    return customer, accounts, selected
+
+
+def _context(request, customer, accounts, selected, **extra) -> dict:
+    return {
+        "customer": customer,
+        "portal_accounts": accounts,
+        "selected_account": selected,
+        "switch_next": request.get_full_path(),
+        **extra,
+    }
+
+
+@customer_required
+@require_POST
+def account_switch(request):
+    """Pick which service account the portal shows (kept in the session)."""
+    account = service_account_for_customer(user=request.user, pk=request.POST.get("account"))
+    request.session[SESSION_KEY] = account.pk
+    target = request.POST.get("next") or reverse("myaccount:dashboard")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = reverse("myaccount:dashboard")
+    # Drop any ?account= so the page follows the new selection.
+    target = target.split("?")[0] if "account=" in target else target
+    return redirect(target)
+
+
+# --- dashboard -------------------------------------------------------------------------------
+
+
+def _plan_summary(enrollment) -> dict | None:
+    if enrollment is None:
+        return None
+    plan = enrollment.plan
+    return {
+        "plan": plan,
+        "rate": plan.energy_charge_cents,
+        "base_fee": plan.base_fee,
+        "contract_end_date": enrollment.contract_end_date,
+        "status": enrollment.get_status_display(),
+    }
+
+
+def _next_bill(bills: list):
+    unpaid = [b for b in bills if not b.paid]
+    if unpaid:
+        return min(unpaid, key=lambda b: (b.due_date or date.max, b.period_start))
+    return None
 
 
 @customer_required
 def dashboard(request):
-    return render(request, "myaccount/dashboard.html")
+    customer, accounts, selected = _portal(request)
+    ctx = _context(request, customer, accounts, selected)
+    if selected is None:
+        return render(request, "myaccount/dashboard.html", ctx)
+    enrollment = current_enrollment(service_account=selected)
+    bills = sources.bills_for(service_account=selected)
+    today = charts.local_naive(datetime.now(charts.CHICAGO)).date()
+    end = today
+    y, m = divmod(end.year * 12 + end.month - 1 - 11, 12)
+    start = date(y, m + 1, 1)  # the last 12 calendar months
+    result = sources.usage_for_chart(
+        service_account=selected, period="monthly", start=start, end=end
+    )
+    notices = []
+    if enrollment and enrollment.contract_end_date:
+        days_left = (enrollment.contract_end_date - today).days
+        if 0 <= days_left <= RENEWAL_NOTICE_DAYS:
+            notices.append(
+                {
+                    "kind": "warn",
+                    "text": f"Your contract ends on {enrollment.contract_end_date:%B %-d, %Y} "
+                    f"({days_left} days). Renew to keep your rate plan.",
+                }
+            )
+    if result.data_through:
+        notices.append(
+            {"kind": "info", "text": f"Usage data through {result.data_through:%B %-d, %Y}."}
+        )
+    elif not result.points:
+        notices.append({"kind": "info", "text": "No usage data is available yet."})
+    ctx.update(
+        enrollment=enrollment,
+        summary=_plan_summary(enrollment),
+        billing_account_number=sources.billing_account_number(enrollment=enrollment),
+        next_bill=_next_bill(bills),
+        result=result,
+        source_label=_source_label(result),
+        notices=notices,
+        summary_chart=charts.to_json(charts.summary_figure(result)) if result.points else None,
+    )
+    return render(request, "myaccount/dashboard.html", ctx)
+
+
+def _source_label(result) -> str:
+    return "Smart Meter Texas" if result.source == "smt" else "your bills (billing system)"
+
+
+# --- usage -------------------------------------------------------------------------------------
+
+
+def _fmt_date(value: date) -> str:
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def _chart_title(period: str, start: date, end: date) -> str:
+    return f"{dict(PERIODS)[period]} usage, {_fmt_date(start)} – {_fmt_date(end)}"
+
+
+def _fmt_energy(value, unit: str) -> str:
+    if value is None:
+        return ""
+    if unit == "MWh":
+        return f"{Decimal(value) / 1000:,.6f}"
+    return f"{Decimal(value):,.3f}"
+
+
+def _table_rows(points: list, period: str, limit: int, unit: str) -> list[dict]:
+    fmt = {"hourly": "%Y-%m-%d %H:%M", "monthly": "%B %Y"}.get(period, "%Y-%m-%d")
+    return [
+        {
+            "start": charts.local_naive(p.start).strftime(fmt),
+            "consumption": _fmt_energy(p.consumption_kwh, unit),
+            "generation": _fmt_energy(p.generation_kwh, unit),
+            "estimated": p.estimated,
+        }
+        for p in points[:limit]
+    ]
+
+
+def _query(**params) -> str:
+    return urlencode({k: v for k, v in params.items() if v not in (None, "", False)})
+
+
+@customer_required
+@require_GET
+def usage(request):
+    customer, accounts, selected = _portal(request, account_param=request.GET.get("account"))
+    if selected is None:
+        raise Http404("No service account.")
+    if request.GET.get("account"):
+        request.session[SESSION_KEY] = selected.pk
+    available = sources.usage_available_range(service_account=selected)
+    form = UsageForm(request.GET if "period" in request.GET else None, available=available)
+    invalid = form.is_bound and not form.is_valid()
+    values = form.values()
+    if not invalid:  # show the effective values (defaults filled in, start clamped to the data)
+        form = UsageForm(_usage_form_data(values), available=available)
+        form.is_valid()
+    period, start, end = values["period"], values["start"], values["end"]
+    opts = charts.ChartOptions(
+        unit=values.get("unit") or "kWh",
+        style=values.get("style") or "columns",
+        textured=bool(values.get("textured")),
+    )
+    result = sources.usage_for_chart(
+        service_account=selected,
+        period=period,
+        start=start,
+        end=end,
+        compare_previous=bool(values.get("compare")),
+    )
+    ctx = _context(
+        request,
+        customer,
+        accounts,
+        selected,
+        form=form,
+        invalid=invalid,
+        result=result,
+        period=period,
+        start=start,
+        end=end,
+        opts=opts,
+        source_label=_source_label(result),
+        smt_controls=result.source == "smt" or available is not None,
+        csv_url=reverse("myaccount:usage_csv")
+        + "?"
+        + _query(period=period, start=start.isoformat(), end=end.isoformat(), account=selected.pk),
+        xml_url=reverse("myaccount:usage_xml")
+        + "?"
+        + _query(start=start.isoformat(), end=end.isoformat(), account=selected.pk),
+    )
+    if result.source == "billing":
+        bills = sources.bills_for(service_account=selected)
+        ctx.update(
+            billing_charts=[
+                {**c, "json": charts.to_json(c["figure"])}
+                for c in charts.billing_figures(bills, textured=opts.textured)
+            ],
+            bill_rows=list(reversed(charts.bill_rows(bills))),
+        )
+    else:
+        figure = charts.usage_figure(
+            result, period=period, opts=opts, title=_chart_title(period, start, end)
+        )
+        payload = charts.to_json(figure)
+        points = list(result.points)
+        ctx.update(
+            chart_json=payload,
+            payload_bytes=len(payload.encode()),
+            table_rows=_table_rows(points, result.period, TABLE_MAX_ROWS, opts.unit),
+            table_truncated=len(points) > TABLE_MAX_ROWS,
+            point_count=len(points),
+            estimated_count=sum(1 for p in points if p.estimated),
+            total_consumption=_fmt_energy(
+                sum((p.consumption_kwh or 0 for p in points), Decimal(0)), opts.unit
+            ),
+            total_generation=_fmt_energy(
+                sum((p.generation_kwh or 0 for p in points), Decimal(0)), opts.unit
+            ),
+        )
+    if request.htmx:
+        return render(request, "myaccount/usage.html#chart", ctx)
+    return render(request, "myaccount/usage.html", ctx)
+
+
+def _usage_form_data(values: dict) -> dict:
+    data = {
+        "period": values["period"],
+        "start": values["start"].isoformat(),
+        "end": values["end"].isoformat(),
+        "unit": values.get("unit") or "kWh",
+        "style": values.get("style") or "columns",
+    }
+    if values.get("compare"):
+        data["compare"] = "on"
+    if values.get("textured"):
+        data["textured"] = "on"
+    return data
+
+
+def _download_params(request) -> tuple:
+    """Parse the stable download URL's query; raise ValueError on anything malformed."""
+    period = request.GET.get("period", "daily")
+    if period not in dict(PERIODS):
+        raise ValueError("period must be hourly, daily or monthly")
+    start = date.fromisoformat(request.GET["start"])
+    end = date.fromisoformat(request.GET["end"])
+    if start > end:
+        raise ValueError("start must be on or before end")
+    from myaccount.forms import MAX_SPAN_DAYS
+
+    if (end - start).days + 1 > MAX_SPAN_DAYS[period]:
+        raise ValueError(f"{period} allows at most {MAX_SPAN_DAYS[period]} days")
+    return period, start, end
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@customer_required
+@require_GET
+def usage_csv(request):
+    """CSV of what the chart shows. Stable URL for scripts (see the issue text)."""
+    _, _, selected = _portal(request, account_param=request.GET.get("account"))
+    if selected is None:
+        raise Http404("No service account.")
+    try:
+        period, start, end = _download_params(request)
+    except (KeyError, ValueError) as exc:
+        return HttpResponseBadRequest(
+            f"Bad request: {exc}. Use ?period=hourly|daily|monthly&start=YYYY-MM-DD&end=YYYY-MM-DD",
+            content_type="text/plain",
+        )
+    result = sources.usage_for_chart(service_account=selected, period=period, start=start, end=end)
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(
+            ["period_start", "consumption_kwh", "generation_kwh", "source", "estimated"]
+        )
+        for p in result.points:
+            yield writer.writerow(
+                [
+                    p.start.astimezone(charts.CHICAGO).isoformat(),
+                    "" if p.consumption_kwh is None else p.consumption_kwh,
+                    "" if p.generation_kwh is None else p.generation_kwh,
+                    result.source,
+                    "true" if p.estimated else "false",
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="usage-{selected.esiid}-{period}-{start}-{end}.csv"'
+    )
+    return response
+
+
+@customer_required
+@require_GET
+def usage_xml(request):
+    """Green Button (ESPI) XML: 15-minute readings where SMT has them, else bill periods."""
+    _, _, selected = _portal(request, account_param=request.GET.get("account"))
+    if selected is None:
+        raise Http404("No service account.")
+    try:
+        start = date.fromisoformat(request.GET["start"])
+        end = date.fromisoformat(request.GET["end"])
+        if start > end or (end - start).days > 366:
+            raise ValueError("start..end must be at most 366 days")
+    except (KeyError, ValueError) as exc:
+        return HttpResponseBadRequest(f"Bad request: {exc}", content_type="text/plain")
+    channels = sources.green_button_readings(service_account=selected, start=start, end=end)
+    body = greenbutton.espi_feed(
+        base=request.build_absolute_uri("/espi/1_1/resource"),
+        title=f"Electricity usage, {selected.address_line1}",
+        channels=channels,
+    )
+    response = HttpResponse(body, content_type="application/atom+xml; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="green-button-{selected.esiid}-{start}-{end}.xml"'
+    )
+    return response
+
+
+# --- payments ----------------------------------------------------------------------------------
+
+
+@customer_required
+def payments(request):
+    customer, accounts, selected = _portal(request)
+    if selected is None:
+        raise Http404("No service account.")
+    enrollment = current_enrollment(service_account=selected)
+    ban = sources.billing_account_number(enrollment=enrollment)
+    bills = sources.bills_for(service_account=selected)
+    ctx = _context(
+        request,
+        customer,
+        accounts,
+        selected,
+        enrollment=enrollment,
+        billing_account_number=ban,
+        balance=sources.account_balance(billing_account_number=ban),
+        bills=bills,
+    )
+    return render(request, "myaccount/payments.html", ctx)
+
+
+@customer_required
+def bill_detail(request, pk: int):
+    customer, accounts, selected = _portal(request)
+    bill = bill_for_customer(customer=customer, pk=pk)
+    ctx = _context(
+        request,
+        customer,
+        accounts,
+        selected,
+        bill=bill,
+        days=charts.bill_days(bill),
+        avg_daily=(Decimal(bill.kwh) / charts.bill_days(bill)).quantize(Decimal("0.01")),
+    )
+    return render(request, "myaccount/bill.html", ctx)
+
+
+# --- profile -----------------------------------------------------------------------------------
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    customer, accounts, selected = _portal(request)
+    form = ProfileForm(request.POST or None, instance=customer)
+    if request.method == "POST" and form.is_valid():
+        customer_profile_update(customer=customer, data=form.cleaned_data)
+        messages.success(request, "Your profile is saved.")
+        return redirect("myaccount:profile")
+    ctx = _context(request, customer, accounts, selected, form=form)
+    return render(request, "myaccount/profile.html", ctx)

@@ -1,0 +1,156 @@
+"""What a customer types in My Account."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django import forms
+from django.contrib.auth.forms import PasswordResetForm
+
+from enrollments.models import Customer
+from opsadmin.models import User
+
+PERIODS = (("hourly", "Hourly"), ("daily", "Daily"), ("monthly", "Monthly"))
+# The longest Date Range each Period allows (days, inclusive). A year of hourly points
+# is ~8,760 values, which the compact x0/dx payload carries comfortably.
+MAX_SPAN_DAYS = {"hourly": 366, "daily": 731, "monthly": 1096}
+# What a Period shows when the customer has not picked dates: the latest data.
+DEFAULT_SPAN_DAYS = {"hourly": 7, "daily": 30, "monthly": 365}
+
+
+class CustomerPasswordResetForm(PasswordResetForm):
+    """Password reset for customers only (staff reset elsewhere).
+
+    Customers enrolled by an agent have no usable password yet; they may still ask
+    for the link (that is how they set their first one).
+    """
+
+    def get_users(self, email):
+        return (
+            u
+            for u in User.objects.filter(
+                email__iexact=email, is_active=True, kind=User.Kind.CUSTOMER
+            )
+        )
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = [
+            "email",
+            "phone",
+            "language",
+            "notice_preference",
+            "billing_address_line1",
+            "billing_address_line2",
+            "billing_city",
+            "billing_state",
+            "billing_zip",
+        ]
+        labels = {
+            "notice_preference": "Send my notices by",
+            "billing_address_line1": "Mailing address",
+            "billing_address_line2": "Mailing address (line 2)",
+            "billing_city": "City",
+            "billing_state": "State",
+            "billing_zip": "Zip code",
+        }
+        widgets = {
+            "notice_preference": forms.RadioSelect,
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+        }
+
+    def clean_billing_state(self):
+        state = self.cleaned_data["billing_state"].strip().upper()
+        if state and (len(state) != 2 or not state.isalpha()):
+            raise forms.ValidationError("Use the 2-letter state code.")
+        return state
+
+    def clean_billing_zip(self):
+        value = self.cleaned_data["billing_zip"].strip()
+        if value and not (len(value) == 5 and value.isdigit()):
+            raise forms.ValidationError("Enter a 5-digit zip code.")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("notice_preference") == Customer.NoticePreference.LETTER and not all(
+            cleaned.get(f) for f in ("billing_address_line1", "billing_city", "billing_zip")
+        ):
+            self.add_error(
+                "billing_address_line1", "Letters need a mailing address, city and zip code."
+            )
+        return cleaned
+
+
+class UsageForm(forms.Form):
+    """The SMT chart controls: Period, Date Range, Compare Previous, unit, style, texture."""
+
+    period = forms.ChoiceField(choices=PERIODS, initial="daily", widget=forms.RadioSelect)
+    start = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    compare = forms.BooleanField(label="Compare previous", required=False)
+    unit = forms.ChoiceField(
+        label="Unit",
+        choices=(("kWh", "kWh"), ("MWh", "MWh")),
+        initial="kWh",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    style = forms.ChoiceField(
+        label="Chart type",
+        choices=(("columns", "Columns"), ("area", "Area")),
+        initial="columns",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    textured = forms.BooleanField(label="Textured view", required=False)
+
+    def __init__(self, *args, available: tuple[date, date] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.available = available
+        if available:
+            for name in ("start", "end"):
+                self.fields[name].widget.attrs.update(
+                    {"min": available[0].isoformat(), "max": available[1].isoformat()}
+                )
+
+    def clean(self):
+        cleaned = super().clean()
+        period = cleaned.get("period") or "daily"
+        start, end = cleaned.get("start"), cleaned.get("end")
+        last = self.available[1] if self.available else date.today()
+        first = self.available[0] if self.available else None
+        if end is None:
+            end = last
+        if start is None:
+            start = end - timedelta(days=DEFAULT_SPAN_DAYS[period] - 1)
+        if first and start < first:
+            start = first
+        if start > end:
+            self.add_error("start", "The start date must be on or before the end date.")
+            return cleaned
+        span = (end - start).days + 1
+        if span > MAX_SPAN_DAYS[period]:
+            self.add_error(
+                "start",
+                f"{dict(PERIODS)[period]} shows at most {MAX_SPAN_DAYS[period]} days; "
+                "pick a shorter range or a longer period.",
+            )
+            return cleaned
+        cleaned["start"], cleaned["end"] = start, end
+        return cleaned
+
+    def values(self) -> dict:
+        """Cleaned values, or the defaults when the form is unbound or invalid."""
+        if self.is_bound and self.is_valid():
+            return dict(self.cleaned_data)
+        fallback = UsageForm({"period": "daily"}, available=self.available)
+        fallback.is_valid()
+        return dict(fallback.cleaned_data)
