@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tomselect",
     "csp",
+    "axes",
     "ninja",  # Enrollment API docs page: swagger-ui served from the package (no CDN)
     "opsadmin",
     "billing",
@@ -141,7 +142,24 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_tomselect.middleware.TomSelectMiddleware",
+    "opsadmin.middleware.IdleTimeoutMiddleware",
+    # last, as django-axes asks: turns a locked-out login into its lockout response
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "opsadmin.auth_backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout after repeated failures, per user AND IP together, with a cool-off.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "opsadmin/locked_out.html"
+AXES_VERBOSE = False
+# Staff sessions end on idle (seconds without a request) as well as after a working day.
+STAFF_IDLE_TIMEOUT = env.int("STAFF_IDLE_TIMEOUT", default=30 * 60)
 
 ROOT_URLCONF = "opsadmin.urls"
 WSGI_APPLICATION = "opsadmin.wsgi.application"
