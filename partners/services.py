@@ -1,0 +1,497 @@
+"""Verbs of the partners app: partners and keys, Sales Importer batches, partner enrollments.
+
+Every enrollment goes through ``enrollments.services.enrollment_submit`` (the same rules as
+Quick Enrollment); this module only parses what a partner sent into an ``EnrollmentInput``
+and records which partner it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from datetime import date, datetime, timedelta
+
+import holidays
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from billing.services import billing_request_create
+from enrollments.models import Customer, Enrollment
+from enrollments.services import EnrollmentInput, enrollment_submit, enrollment_transition
+from opsadmin.errors import ApplicationError
+from partners.importfile import COLUMN_NAMES, read_import_file
+from partners.models import (
+    ImportBatch,
+    ImportRowError,
+    Partner,
+    PartnerApiKey,
+    PartnerEnrollment,
+)
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "opk_"
+
+
+# --- partners and keys -------------------------------------------------------------------
+
+
+def partner_get_or_create(*, name: str) -> tuple[Partner, bool]:
+    """The partner called ``name`` (case-insensitive), created if new."""
+    name = name.strip()
+    if not name:
+        raise ApplicationError("Enter the partner's name.", field="partner")
+    existing = Partner.objects.filter(name__iexact=name).first()
+    if existing:
+        return existing, False
+    code = slugify(name)[:50] or "partner"
+    base, n = code, 1
+    while Partner.objects.filter(code=code).exists():
+        n += 1
+        code = f"{base}-{n}"
+    return Partner.objects.create(name=name, code=code), True
+
+
+def hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(*, partner: Partner, label: str = "", actor=None) -> tuple[PartnerApiKey, str]:
+    """Create a key; returns the row and the key itself, which is never stored or shown again."""
+    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = PartnerApiKey.objects.create(
+        partner=partner,
+        label=label[:100],
+        prefix=raw[:12],
+        key_hash=hash_key(raw),
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    logger.info("partners.api_key_created", extra={"partner": partner.code, "key_id": key.pk})
+    return key, raw
+
+
+def api_key_revoke(*, key: PartnerApiKey, actor=None) -> PartnerApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.revoked_by = actor if getattr(actor, "pk", None) else None
+        key.save(update_fields=["revoked_at", "revoked_by"])
+        logger.info("partners.api_key_revoked", extra={"key_id": key.pk})
+    return key
+
+
+def api_key_authenticate(*, raw_key: str) -> PartnerApiKey | None:
+    """The active key (and its active partner) for a presented key, or None."""
+    if not raw_key or len(raw_key) > 200:
+        return None
+    key = (
+        PartnerApiKey.objects.select_related("partner")
+        .filter(key_hash=hash_key(raw_key), revoked_at__isnull=True, partner__active=True)
+        .first()
+    )
+    if key is not None:
+        now = timezone.now()
+        if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+            PartnerApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+# --- from what a partner sent to an EnrollmentInput --------------------------------------
+
+# Lengths of the columns the values land in (enrollments.models), so a long value is a
+# message for the partner, never a database error.
+MAX_LENGTHS = {
+    "partner_reference": 60,
+    "zip_code": 5,
+    "utility_code": 40,
+    "customer_type_code": 30,
+    "plan_code": 30,
+    "first_name": 60,
+    "last_name": 60,
+    "company_name": 120,
+    "email": 254,
+    "phone": 20,
+    "esiid": 30,
+    "meter_number": 40,
+    "address_line1": 120,
+    "address_line2": 120,
+    "city": 60,
+    "state": 2,
+    "enrollment_type": 8,
+    "requested_start_date": 10,
+    "language": 2,
+    "notice_preference": 6,
+    "date_of_birth": 10,
+    "ssn": 11,
+    "billing_address_line1": 120,
+    "billing_city": 60,
+    "billing_state": 2,
+    "billing_zip": 10,
+}
+REQUIRED = (
+    "zip_code",
+    "utility_code",
+    "customer_type_code",
+    "plan_code",
+    "first_name",
+    "last_name",
+    "email",
+    "esiid",
+    "address_line1",
+    "city",
+)
+
+
+def _parse_date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ApplicationError("Enter a date as YYYY-MM-DD.", field=field) from None
+
+
+def enrollment_input_from_values(values: dict[str, str]) -> tuple[EnrollmentInput, str]:
+    """Parse one partner submission (importer row or API body, all strings) into an
+    ``EnrollmentInput`` and the partner's reference. Raises ``ApplicationError`` with
+    ``field`` for the first problem; business rules are enrollment_submit's."""
+    v = {name: (values.get(name) or "").strip() for name in COLUMN_NAMES}
+    for name, text in v.items():
+        if any(ord(ch) < 32 for ch in text):
+            raise ApplicationError("Remove control characters from this value.", field=name)
+        if len(text) > MAX_LENGTHS[name]:
+            raise ApplicationError(
+                f"At most {MAX_LENGTHS[name]} characters (this has {len(text)}).", field=name
+            )
+    for name in REQUIRED:
+        if not v[name]:
+            raise ApplicationError("This value is required.", field=name)
+    try:
+        validate_email(v["email"])
+    except ValidationError:
+        raise ApplicationError("Enter a valid email address.", field="email") from None
+    state = (v["state"] or "TX").upper()
+    if not (len(state) == 2 and state.isalpha()):
+        raise ApplicationError("Enter a 2-letter state.", field="state")
+    enrollment_type = v["enrollment_type"].lower() or Enrollment.EnrollmentType.SWITCH
+    if enrollment_type not in Enrollment.EnrollmentType.values:
+        raise ApplicationError("Use switch or move_in.", field="enrollment_type")
+    language = v["language"].lower() or Customer.Language.ENGLISH
+    if language not in Customer.Language.values:
+        raise ApplicationError("Use en or es.", field="language")
+    notice = v["notice_preference"].lower() or Customer.NoticePreference.EMAIL
+    if notice not in Customer.NoticePreference.values:
+        raise ApplicationError("Use email or letter.", field="notice_preference")
+    start = (
+        _parse_date(v["requested_start_date"], "requested_start_date")
+        if v["requested_start_date"]
+        else None
+    )
+    dob = v["date_of_birth"]
+    if dob:
+        _parse_date(dob, "date_of_birth")
+    ssn = v["ssn"].replace("-", "")
+    if ssn and not (len(ssn) == 9 and ssn.isdigit()):
+        raise ApplicationError("An SSN has 9 digits.", field="ssn")
+    phone = "".join(ch for ch in v["phone"] if ch.isdigit())
+    if v["phone"] and not 10 <= len(phone) <= 15:
+        raise ApplicationError("Enter a phone number with 10 digits.", field="phone")
+    data = EnrollmentInput(
+        zip_code=v["zip_code"],
+        utility_code=v["utility_code"].lower(),
+        customer_type_code=v["customer_type_code"].lower(),
+        plan_code=v["plan_code"].upper(),
+        first_name=v["first_name"],
+        last_name=v["last_name"],
+        company_name=v["company_name"],
+        email=v["email"],
+        phone=phone,
+        esiid=v["esiid"],
+        meter_number=v["meter_number"],
+        address_line1=v["address_line1"],
+        address_line2=v["address_line2"],
+        city=v["city"],
+        state=state,
+        enrollment_type=enrollment_type,
+        requested_start_date=start,
+        language=language,
+        notice_preference=notice,
+        date_of_birth=dob,
+        ssn=ssn,
+        billing_address_line1=v["billing_address_line1"],
+        billing_city=v["billing_city"],
+        billing_state=v["billing_state"].upper(),
+        billing_zip=v["billing_zip"],
+    )
+    return data, v["partner_reference"]
+
+
+def submission_fingerprint(data: EnrollmentInput, reference: str) -> str:
+    return hashlib.sha256(f"{data.fingerprint()}|{reference}".encode()).hexdigest()
+
+
+@transaction.atomic
+def partner_enrollment_submit(
+    *,
+    partner: Partner,
+    data: EnrollmentInput,
+    channel: str,
+    reference: str = "",
+    actor=None,
+    batch: ImportBatch | None = None,
+    row_number: int | None = None,
+    row_fingerprint: str = "",
+) -> Enrollment:
+    """Enroll through ``enrollment_submit`` and record the partner, in one transaction."""
+    enrollment = enrollment_submit(
+        data=data, channel=channel, actor=actor, source=f"{channel}:{partner.code}"[:40]
+    )
+    PartnerEnrollment.objects.create(
+        partner=partner,
+        enrollment=enrollment,
+        batch=batch,
+        row_number=row_number,
+        row_fingerprint=row_fingerprint,
+        partner_reference=reference,
+    )
+    return enrollment
+
+
+# --- Sales Importer ----------------------------------------------------------------------
+
+
+class DuplicateFileError(ApplicationError):
+    def __init__(self, batch: ImportBatch):
+        when = timezone.localtime(batch.created_at).strftime("%Y-%m-%d %H:%M")
+        super().__init__(
+            f"This file was already imported for {batch.partner} (import #{batch.pk}, "
+            f"{when}). Nothing was imported again.",
+            field="file",
+            code="duplicate_file",
+        )
+        self.batch = batch
+
+
+@transaction.atomic
+def import_batch_create(
+    *, partner: Partner, file_name: str, content: bytes, actor=None
+) -> ImportBatch:
+    """Check the file (format, size, zip bomb, columns, formulas, encoding) and queue it.
+
+    Raises ``ImportFileError`` / ``DuplicateFileError``; then nothing is created.
+    """
+    digest = hashlib.sha256(content).hexdigest()
+    earlier = ImportBatch.objects.filter(partner=partner, file_sha256=digest).first()
+    if earlier is not None:
+        raise DuplicateFileError(earlier)
+    parsed = read_import_file(name=file_name, content=content)
+    try:
+        with transaction.atomic():
+            batch = ImportBatch.objects.create(
+                partner=partner,
+                file_name=file_name[:255],
+                file_format=parsed.format,
+                file_sha256=digest,
+                file_size=len(content),
+                content=content,
+                uploaded_by=actor if getattr(actor, "pk", None) else None,
+                total_rows=len(parsed.rows),
+            )
+    except IntegrityError:  # the same file uploaded twice at the same moment
+        raise DuplicateFileError(
+            ImportBatch.objects.get(partner=partner, file_sha256=digest)
+        ) from None
+    transaction.on_commit(lambda: _enqueue_batch(batch.pk))
+    logger.info(
+        "partners.import_queued",
+        extra={"batch_id": batch.pk, "partner": partner.code, "rows": batch.total_rows},
+    )
+    return batch
+
+
+def _enqueue_batch(batch_id: int) -> None:
+    from partners.tasks import import_batch_process
+
+    import_batch_process.delay(batch_id)
+
+
+PROGRESS_EVERY_ROWS = 50
+PROGRESS_EVERY_SECONDS = 0.5
+
+
+def import_batch_process(*, batch_id: int) -> ImportBatch:
+    """Import every row of a queued batch; safe to run again (rows already imported by this
+    batch count as created, by another batch or file as duplicates)."""
+    batch = ImportBatch.objects.select_related("partner", "uploaded_by").get(pk=batch_id)
+    if batch.state == ImportBatch.State.DONE:
+        return batch
+    partner = batch.partner
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        state=ImportBatch.State.RUNNING, started_at=timezone.now(), failure=""
+    )
+    ImportRowError.objects.filter(batch=batch).delete()
+    try:
+        parsed = read_import_file(name=batch.file_name, content=bytes(batch.content))
+    except ApplicationError as exc:
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            state=ImportBatch.State.FAILED, failure=exc.message, finished_at=timezone.now()
+        )
+        batch.refresh_from_db()
+        return batch
+    known = dict(
+        PartnerEnrollment.objects.filter(partner=partner)
+        .exclude(row_fingerprint="")
+        .values_list("row_fingerprint", "batch_id")
+    )
+    counts = {"processed_rows": 0, "created_count": 0, "error_count": 0, "duplicate_count": 0}
+    seen: set[str] = set()
+    pending_errors: list[ImportRowError] = []
+    last_flush = time.monotonic()
+
+    def flush() -> None:
+        ImportRowError.objects.bulk_create(pending_errors)
+        pending_errors.clear()
+        ImportBatch.objects.filter(pk=batch.pk).update(**counts)
+
+    for number, values in parsed.rows:
+        try:
+            data, reference = enrollment_input_from_values(values)
+            fingerprint = submission_fingerprint(data, reference)
+            if fingerprint in seen:  # the same row twice in this file
+                counts["duplicate_count"] += 1
+            elif fingerprint in known:
+                # imported by an earlier run of this very batch (a redelivered task) counts
+                # as created; by another batch, as already imported
+                key = "created_count" if known[fingerprint] == batch.pk else "duplicate_count"
+                counts[key] += 1
+            else:
+                try:
+                    partner_enrollment_submit(
+                        partner=partner,
+                        data=data,
+                        channel=Enrollment.Channel.IMPORTER,
+                        reference=reference,
+                        actor=batch.uploaded_by,
+                        batch=batch,
+                        row_number=number,
+                        row_fingerprint=fingerprint,
+                    )
+                except IntegrityError:
+                    # the same row committed by a concurrent batch of this partner
+                    counts["duplicate_count"] += 1
+                else:
+                    counts["created_count"] += 1
+            seen.add(fingerprint)
+        except ApplicationError as exc:
+            counts["error_count"] += 1
+            pending_errors.append(
+                ImportRowError(
+                    batch=batch, row_number=number, column=exc.field or "", message=exc.message
+                )
+            )
+        counts["processed_rows"] += 1
+        if (
+            counts["processed_rows"] % PROGRESS_EVERY_ROWS == 0
+            or time.monotonic() - last_flush > PROGRESS_EVERY_SECONDS
+        ):
+            flush()
+            last_flush = time.monotonic()
+    flush()
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        state=ImportBatch.State.DONE, finished_at=timezone.now()
+    )
+    batch.refresh_from_db()
+    logger.info(
+        "partners.import_done",
+        extra={"batch_id": batch.pk, **counts},
+    )
+    return batch
+
+
+def import_batch_fail(*, batch_id: int, reason: str) -> None:
+    ImportBatch.objects.filter(pk=batch_id).exclude(state=ImportBatch.State.DONE).update(
+        state=ImportBatch.State.FAILED, failure=reason[:500], finished_at=timezone.now()
+    )
+
+
+# --- rescission and cancel ---------------------------------------------------------------
+
+RESCISSION_BUSINESS_DAYS = 3
+
+
+def add_federal_business_days(start: date, days: int) -> date:
+    """``days`` US federal business days after ``start`` (weekends and federal holidays
+    skipped)."""
+    federal = holidays.US(years=range(start.year, start.year + 2))
+    current = start
+    left = days
+    while left > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5 and current not in federal:
+            left -= 1
+    return current
+
+
+def rescission_deadline(enrollment: Enrollment) -> date | None:
+    """Last day the customer may rescind: 3 federal business days after the enrollment was
+    submitted (PUCT 25.474: rescission within 3 federal business days of receiving the
+    terms of service, which go out at submission). Market days are America/Chicago."""
+    if enrollment.submitted_at is None:
+        return None
+    submitted: datetime = timezone.localtime(enrollment.submitted_at)
+    return add_federal_business_days(submitted.date(), RESCISSION_BUSINESS_DAYS)
+
+
+CANCELLABLE = (Enrollment.Status.SUBMITTED, Enrollment.Status.PENDING, Enrollment.Status.ACCEPTED)
+
+
+@transaction.atomic
+def partner_enrollment_cancel(
+    *, partner: Partner, enrollment: Enrollment, reason: str = "", today: date | None = None
+) -> Enrollment:
+    """Cancel within the rescission window: ``cancelled`` while the billing system has not
+    taken the enrollment further than submitted, ``rescinded`` once it has (814_08)."""
+    if not PartnerEnrollment.objects.filter(partner=partner, enrollment=enrollment).exists():
+        raise Enrollment.DoesNotExist
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    if enrollment.status not in CANCELLABLE:
+        raise ApplicationError(
+            f"An enrollment that is {enrollment.get_status_display().lower()} cannot be cancelled.",
+            code="not_cancellable",
+        )
+    deadline = rescission_deadline(enrollment)
+    today = today or timezone.localdate()
+    if deadline is None or today > deadline:
+        raise ApplicationError(
+            f"The rescission period ended on {deadline:%Y-%m-%d}; ask the customer to drop "
+            "service instead.",
+            code="rescission_over",
+        )
+    to_status = (
+        Enrollment.Status.CANCELLED
+        if enrollment.status == Enrollment.Status.SUBMITTED
+        else Enrollment.Status.RESCINDED
+    )
+    updated = enrollment_transition(
+        enrollment=enrollment,
+        to_status=to_status,
+        source=f"api:{partner.code}"[:40],
+        note=reason[:500],
+    )
+    billing_request_create(
+        kind="cancel",
+        subject_type="enrollment",
+        subject_id=enrollment.pk,
+        utility_code=enrollment.service_account.utility.code,
+        payload={
+            "enrollment_id": enrollment.pk,
+            "esiid": enrollment.service_account.esiid,
+            "status": to_status,
+            "reason": reason[:500],
+        },
+        idempotency_key=f"cancel:enrollment:{enrollment.pk}",
+    )
+    return updated
