@@ -97,3 +97,45 @@ def point_derms_at(base_url: str) -> None:
     provider.derms_api_url = f"{base_url}/derms"
     provider.derms_api_key = "derms-test-key"
     provider.save()
+
+
+def staff_user(*, group: str = "Agent", username: str = "agent1", password: str = "pw-Agent-123"):
+    from django.contrib.auth.models import Group
+
+    from opsadmin.models import User
+    from opsadmin.roles import sync_group_permissions
+
+    sync_group_permissions()
+    user = User.objects.create_user(username=username, password=password, kind=User.Kind.STAFF)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def customer_user(*, email: str, password: str = "pw-Customer-123"):
+    from opsadmin.models import User
+
+    user = User.objects.create_user(
+        username=email, email=email, password=password, kind=User.Kind.CUSTOMER
+    )
+    customer, premise = customer_with_premise(email=email, user=user)
+    return user, customer, premise
+
+
+def reserve(device, *, starts_in_hours: float, event_id: str = "EV-1", hours: float = 2):
+    """An event the DERMS announced (as the poll stores it) with this device reserved."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from programs.models import DemandResponseEvent, DeviceReservation
+
+    start = timezone.now() + timedelta(hours=starts_in_hours)
+    event, _ = DemandResponseEvent.objects.get_or_create(
+        external_id=event_id,
+        defaults={
+            "program": device.enrollment.program,
+            "starts_at": start,
+            "ends_at": start + timedelta(hours=hours),
+        },
+    )
+    return DeviceReservation.objects.create(event=event, device=device)
