@@ -1,6 +1,6 @@
 from django.urls import path
 
-from enrollments import catalogue_views, views
+from enrollments import catalogue_views, details, views
 
 app_name = "enrollments"
 urlpatterns: list = [
@@ -14,6 +14,7 @@ urlpatterns: list = [
     path("signup/<uuid:token>/", views.signup_page, name="signup_page"),
     path("signup/<uuid:token>/<slug:step>/", views.signup_step, name="signup_step"),
     path("<int:pk>/rescind/", views.enrollment_rescind_view, name="rescind"),
+    path("<int:pk>/", details.enrollment_detail, name="detail"),
     # Catalogue (Ops manage, Agents view)
     path("catalogue/", catalogue_views.index, name="catalogue"),
     path("catalogue/<slug:kind>/", catalogue_views.item_list, name="catalogue_list"),
