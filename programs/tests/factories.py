@@ -99,7 +99,7 @@ def point_derms_at(base_url: str) -> None:
     provider.save()
 
 
-def staff_user(*, group: str = "Agent", username: str = "agent1", password: str = "pw-Agent-123"):
+def staff_user(*, group: str = "Agent", username: str = "agent1", password: str = "pw-Agent-123"):  # noqa: S107
     from django.contrib.auth.models import Group
 
     from opsadmin.models import User
@@ -111,7 +111,7 @@ def staff_user(*, group: str = "Agent", username: str = "agent1", password: str 
     return user
 
 
-def customer_user(*, email: str, password: str = "pw-Customer-123"):
+def customer_user(*, email: str, password: str = "pw-Customer-123"):  # noqa: S107
     from opsadmin.models import User
 
     user = User.objects.create_user(
