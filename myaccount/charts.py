@@ -36,13 +36,14 @@ def local_naive(moment: datetime) -> datetime:
     return moment.astimezone(CHICAGO).replace(tzinfo=None)
 
 
-def _num(value, unit: str) -> float | None:
+def _num(value, unit: str) -> float | int | None:
+    """A chart number: 10 Wh resolution (the table and CSV keep the meter's full precision),
+    whole numbers without a trailing ".0"."""
     if value is None:
         return None
     number = float(value)
-    if unit == "MWh":
-        return round(number / 1000, 6)
-    return round(number, 3)
+    number = round(number / 1000, 5) if unit == "MWh" else round(number, 2)
+    return int(number) if number.is_integer() else number
 
 
 def _x(moment: datetime, period: str) -> str:
@@ -126,18 +127,18 @@ def _series_traces(
 
 
 def _estimated_traces(points: list, *, period: str, opts: ChartOptions, hover_unit: str) -> list:
-    """Markers on estimated points only (nulls elsewhere keep the x0/dx encoding)."""
+    """Markers on estimated points: a run's x0/dx with nulls elsewhere, or explicit x when
+    the run has few estimates (whichever is smaller)."""
     traces = []
-    shown = False
     for a, b in runs(points, period):
         chunk = points[a:b]
-        if not any(p.estimated for p in chunk):
+        flagged = [p for p in chunk if p.estimated]
+        if not flagged:
             continue
-        y = [_num(p.consumption_kwh, opts.unit) if p.estimated else None for p in chunk]
         common = {
             "name": "Estimated",
             "legendgroup": "estimated",
-            "showlegend": not shown,
+            "showlegend": not traces,
             "mode": "markers",
             "marker": {
                 "symbol": "x-thin-open",
@@ -147,12 +148,13 @@ def _estimated_traces(points: list, *, period: str, opts: ChartOptions, hover_un
             },
             "hovertemplate": f"%{{y}} {hover_unit} (estimated)<extra></extra>",
         }
-        if period in STEP_MS:
+        if period in STEP_MS and len(flagged) * 4 >= len(chunk):
+            y = [_num(p.consumption_kwh, opts.unit) if p.estimated else None for p in chunk]
             common |= {"x0": _x(chunk[0].start, period), "dx": STEP_MS[period]}
         else:
-            common["x"] = [_x(p.start, period) for p in chunk]
+            y = [_num(p.consumption_kwh, opts.unit) for p in flagged]
+            common["x"] = [_x(p.start, period) for p in flagged]
         traces.append(go.Scatter(y=y, **common))
-        shown = True
     return traces
 
 
@@ -233,7 +235,10 @@ def usage_figure(result, *, period: str, opts: ChartOptions, title: str) -> dict
 
 def figure_dict(traces: list, layout: dict) -> dict:
     fig = go.Figure(data=traces, layout=layout)
-    return fig.to_plotly_json()
+    out = fig.to_plotly_json()
+    # plotly.py inlines its whole default template (~9 kB); our layout sets what it needs.
+    out["layout"].pop("template", None)
+    return out
 
 
 def to_json(figure: dict) -> str:
@@ -278,8 +283,8 @@ def summary_figure(result) -> dict:
 
 
 def bill_days(bill) -> int:
-    """Days a bill covers: meter read to meter read (period_end exclusive), at least 1."""
-    return max((bill.period_end - bill.period_start).days, 1)
+    """Days a bill covers (ESG sends inclusive periods: Jan 1 - Jan 31 is 31 days)."""
+    return max((bill.period_end - bill.period_start).days + 1, 1)
 
 
 def bill_rows(bills: list) -> list[dict]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from billing.adapters.esg import esg_client
@@ -111,9 +111,8 @@ def green_button_readings(
         begin = datetime(
             bill.period_start.year, bill.period_start.month, bill.period_start.day, tzinfo=CHICAGO
         )
-        finish = datetime(
-            bill.period_end.year, bill.period_end.month, bill.period_end.day, tzinfo=CHICAGO
-        )
+        after = bill.period_end + timedelta(days=1)  # inclusive end: up to the next midnight
+        finish = datetime(after.year, after.month, after.day, tzinfo=CHICAGO)
         seconds = max(int((finish - begin).total_seconds()), 86400)
         channels["consumption"].append(Reading(start=begin, seconds=seconds, kwh=float(bill.kwh)))
     return channels

@@ -117,7 +117,7 @@ def monthly_bills(
         y, m = divmod(first.year * 12 + first.month - 1 + i, 12)
         start = date(y, m + 1, 1)
         y2, m2 = divmod(y * 12 + m + 1, 12)
-        end = date(y2, m2 + 1, 1)  # the next meter read (exclusive end)
+        end = date(y2, m2 + 1, 1) - timedelta(days=1)  # inclusive, as ESG sends it
         k = Decimal(kwh(i))
         bills.append(
             BillInput(
