@@ -416,3 +416,45 @@ def test_hold_settings_screen(client):
     s = DropSettings.objects.get(utility=util)
     assert (s.hold_hours, s.customer_may_cancel_during_hold) == (24, True)
     assert "24 hours" in client.get("/drops/settings/holds/").content.decode()
+
+
+def test_queue_query_count_does_not_grow_with_rows(client, django_assert_max_num_queries):
+    from drops.services import drop_request_create
+
+    util = f.utility()
+    for _ in range(8):
+        e = f.active_enrollment(util=util)
+        drop_request_create(
+            customer=e.customer,
+            enrollment=e,
+            kind="drop",
+            requested_date=timezone.localdate() + timedelta(days=10),
+        )
+    client.force_login(staff_user("Ops"))
+    with django_assert_max_num_queries(10):
+        r = client.get("/drops/")
+    assert r.content.decode().count('<tr id="drop-') == 8
+
+
+def test_email_leaves_out_the_fee_when_hidden():
+    from django.core import mail
+
+    from drops.services import drop_confirmation_email_send, drop_request_create
+
+    SystemSetup.objects.update_or_create(pk=1, defaults={"show_etf_message_on_drops": False})
+    e = f.active_enrollment()
+    d = drop_request_create(
+        customer=e.customer,
+        enrollment=e,
+        kind="drop",
+        requested_date=timezone.localdate() + timedelta(days=10),
+    ).drop_request
+    drop_confirmation_email_send(drop_request_id=d.pk)
+    assert "termination" not in mail.outbox[0].body.lower()
+
+
+def test_beat_runs_the_hold_sweeper():
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["drops-release-expired-holds"]
+    assert entry["task"] == "drops.release_expired_holds"
