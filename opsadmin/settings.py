@@ -316,6 +316,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "renewals.daily",
         "schedule": crontab(hour=6, minute=0),
     },
+    # usage: refresh every active ERCOT premise's SMT intervals once a day, after the TDSPs'
+    # noon post of the previous day (RMGRR075); the task spreads the pulls out.
+    "usage-smt-refresh-all": {
+        "task": "usage.smt_refresh_all",
+        "schedule": crontab(hour=13, minute=30),
+    },
 }
 # How long a worker's claim on an outbox row lasts before the sweeper may hand it to another
 # worker: longer than the ESG client's worst-case call.
