@@ -41,7 +41,8 @@ STEP_LABELS = {
 
 def draft_steps(draft: EnrollmentDraft) -> list[str]:
     steps = list(STEP_LABELS)
-    if draft.channel == Enrollment.Channel.WIZARD or draft.customer_id:
+    # No New/Existing question on the web, nor when "Enroll another account" attached one.
+    if draft.channel == Enrollment.Channel.WIZARD or draft.data.get("attached"):
         steps.remove("customer")
     return steps
 

@@ -38,17 +38,19 @@ class SearchForm(forms.Form):
         ),
     )
     promo_code = forms.CharField(label="Promotional Code", max_length=30, required=False)
-    customer_type = forms.ModelChoiceField(
-        label="Customer type",
-        queryset=CustomerType.objects.filter(active=True),
-        to_field_name="code",
-        empty_label=None,
-    )
+    customer_type = forms.ChoiceField(label="Customer type")
 
-    def __init__(self, *args, channel: str, **kwargs):
+    def __init__(
+        self, *args, channel: str, customer_types: list[tuple[str, str]] | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.channel = channel
         self.utilities: list[Utility] = []
+        if customer_types is None:
+            customer_types = list(
+                CustomerType.objects.filter(active=True).values_list("code", "name")
+            )
+        self.fields["customer_type"].choices = customer_types
 
     def clean_zip_code(self):
         value = self.cleaned_data["zip_code"].strip()
@@ -75,24 +77,16 @@ class OptionsForm(forms.Form):
     """Utility (a choice only when the zip has several), referral, consent method."""
 
     utility = forms.ChoiceField(label="Utility")
-    referral_source = forms.ModelChoiceField(
-        label="How did you hear about us?",
-        queryset=ReferralSource.objects.filter(active=True),
-        to_field_name="name",
-        required=False,
-        empty_label="(choose one)",
-    )
-    consent_method = forms.ModelChoiceField(
-        label="Method of consent",
-        queryset=ConsentMethod.objects.filter(active=True),
-        to_field_name="code",
-        empty_label=None,
-        widget=forms.RadioSelect,
-    )
+    referral_source = forms.ChoiceField(label="How did you hear about us?", required=False)
+    consent_method = forms.ChoiceField(label="Method of consent", widget=forms.RadioSelect)
 
     def __init__(self, *args, utilities: list[Utility], channel: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["utility"].choices = [(u.code, u.name) for u in utilities]
+        self.fields["referral_source"].choices = [("", "(choose one)")] + [
+            (name, name)
+            for name in ReferralSource.objects.filter(active=True).values_list("name", flat=True)
+        ]
         if len(utilities) == 1:
             self.fields["utility"].widget = forms.HiddenInput()
             self.fields["utility"].initial = utilities[0].code
@@ -100,6 +94,9 @@ class OptionsForm(forms.Form):
             # A customer on the website consents on the web; nothing to choose.
             del self.fields["consent_method"]
         else:
+            self.fields["consent_method"].choices = list(
+                ConsentMethod.objects.filter(active=True).values_list("code", "name")
+            )
             self.fields["consent_method"].initial = ConsentMethod.PHONE
 
 

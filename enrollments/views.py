@@ -70,10 +70,16 @@ def _urls(flow: Flow, draft: EnrollmentDraft | None) -> dict[str, str]:
     return urls
 
 
-def _utilities(zip_code: str) -> list[Utility]:
-    return list(
+def _utilities(zip_code: str, request=None) -> list[Utility]:
+    memo = getattr(request, "_enroll_utilities", None) if request is not None else None
+    if memo is not None and memo[0] == zip_code:
+        return memo[1]
+    utilities = list(
         Utility.objects.filter(active=True, service_areas__zip_code=zip_code).order_by("name")
     )
+    if request is not None:
+        request._enroll_utilities = (zip_code, utilities)
+    return utilities
 
 
 def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str, **bound):
@@ -114,7 +120,7 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
         )
         ctx["affiliate"] = data.get("affiliate_code") or request.session.get("signup_affiliate", "")
         if draft and data.get("zip_code") and reached >= steps.index("options"):
-            utilities = _utilities(data["zip_code"])
+            utilities = _utilities(data["zip_code"], request)
             ctx["utilities"] = utilities
             ctx["options_form"] = bound.get("options_form") or OptionsForm(
                 channel=flow.channel,
@@ -126,7 +132,9 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
                 },
             )
         if draft and data.get("utility") and reached >= steps.index("products"):
-            utility = Utility.objects.get(code=data["utility"])
+            utility = next(
+                (u for u in ctx.get("utilities", ()) if u.code == data["utility"]), None
+            ) or Utility.objects.get(code=data["utility"])
             ctype = CustomerType.objects.get(code=data["customer_type"])
             tiers, rows = product_rows(utility=utility, customer_type=ctype, channel=flow.channel)
             ctx.update(
@@ -223,10 +231,10 @@ def _render(request, flow, draft, view_step, status=200, **bound):
     return render(request, "enrollments/flow.html", ctx, status=status)
 
 
-def _after_step(request, flow, draft):
+def _after_step(request, flow, draft, **bound):
     """A step succeeded: htmx gets the next step's partial, a plain POST a redirect."""
     if request.htmx:
-        return _render(request, flow, draft, draft.step)
+        return _render(request, flow, draft, draft.step, **bound)
     return HttpResponseRedirect(_url(flow, "page", draft), status=303)
 
 
@@ -256,7 +264,7 @@ def _step_search_save(request, flow, draft, form):
     data = {
         "zip_code": form.cleaned_data["zip_code"],
         "promo_code": form.cleaned_data["promo_code"],
-        "customer_type": form.cleaned_data["customer_type"].code,
+        "customer_type": form.cleaned_data["customer_type"],
     }
     if flow is WIZARD:
         affiliate = request.POST.get("affiliate", "") or request.session.get("signup_affiliate", "")
@@ -306,7 +314,7 @@ def _step(request, flow: Flow, token: UUID, step: str):
         return _step_search_save(request, flow, draft, form)
     if step == "options":
         form = OptionsForm(
-            request.POST, utilities=_utilities(data["zip_code"]), channel=flow.channel
+            request.POST, utilities=_utilities(data["zip_code"], request), channel=flow.channel
         )
         if not form.is_valid():
             return _invalid(request, flow, draft, "options", options_form=form)
@@ -317,12 +325,12 @@ def _step(request, flow: Flow, token: UUID, step: str):
             step="options",
             data={
                 "utility": form.cleaned_data["utility"],
-                "referral_source": referral.name if referral else "",
-                "consent_method": consent.code if consent else ConsentMethod.WEB,
+                "referral_source": referral or "",
+                "consent_method": consent or ConsentMethod.WEB,
             },
             clear=("plan",),
         )
-        return _after_step(request, flow, draft)
+        return _after_step(request, flow, draft, options_form=form)
     if step == "products":
         code = request.POST.get("plan", "")
         available = {
@@ -350,7 +358,6 @@ def _step(request, flow: Flow, token: UUID, step: str):
             if draft.customer is None:
                 messages.error(request, "Choose New customer or a customer from the search.")
                 return _invalid(request, flow, draft, "customer")
-        draft.step = "customer"
         flows.draft_save_step(draft=draft, step="customer", data={"customer_choice": choice})
         return _after_step(request, flow, draft)
     if step == "details":
@@ -478,7 +485,7 @@ def quick_another(request, token: UUID):
         for k in ("zip_code", "customer_type", "consent_method", "referral_source")
         if k in done.data
     }
-    draft.data = keep
+    draft.data = {**keep, "attached": True}
     draft.save(update_fields=["data"])
     url = _url(QUICK, "page", draft)
     if request.htmx:
