@@ -77,10 +77,16 @@ def rate_limit_per_minute() -> int:
     return int(getattr(settings, "PARTNERS_API_RATE_LIMIT", 120))
 
 
+def _clock() -> float:
+    return time.time()
+
+
 def _check_rate(key: PartnerApiKey) -> None:
     """Fixed one-minute window per key, counted in Redis (shared by every web process)."""
-    window = int(time.time() // 60)
-    cache_key = f"partners:rl:{key.pk}:{window}"
+    now = _clock()
+    window = int(now // 60)
+    # keyed by the key's hash, not its id: ids repeat across test databases, hashes do not
+    cache_key = f"partners:rl:{key.key_hash[:24]}:{window}"
     cache.add(cache_key, 0, timeout=120)
     try:
         count = cache.incr(cache_key)
@@ -88,7 +94,7 @@ def _check_rate(key: PartnerApiKey) -> None:
         cache.set(cache_key, 1, timeout=120)
         count = 1
     if count > rate_limit_per_minute():
-        raise RateLimited(retry_after=60 - int(time.time()) % 60)
+        raise RateLimited(retry_after=60 - int(now) % 60)
 
 
 class PartnerKeyAuth(HttpBearer):
@@ -289,6 +295,11 @@ class EnrollmentIn(Schema):
     billing_city: str = Field("", max_length=60)
     billing_state: str = Field("", pattern=r"^([A-Za-z]{2})?$")
     billing_zip: str = Field("", pattern=r"^(\d{5}(-\d{4})?)?$")
+    consent_method: str = Field("", pattern=r"^[A-Za-z0-9_-]{0,30}$")
+    promo_code: str = Field("", max_length=30)
+    referral_source: str = Field("", max_length=60)
+    affiliate_code: str = Field("", max_length=40)
+    critical_care: bool = False
 
 
 class EnrollmentOut(Schema):
@@ -472,6 +483,7 @@ def create_enrollment(
         if earlier is not None:
             return _replay(earlier, request_hash)
     values = {k: ("" if v is None else str(v)) for k, v in payload.model_dump().items()}
+    values["critical_care"] = "yes" if payload.critical_care else "no"
     data, reference = services.enrollment_input_from_values(values)
     try:
         with transaction.atomic():
@@ -480,6 +492,12 @@ def create_enrollment(
                 data=data,
                 channel=Enrollment.Channel.API,
                 reference=reference,
+                # enrollment_submit serialises two concurrent requests with the same key
+                idempotency_key=(
+                    f"api:{partner.pk}:{hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]}"
+                    if idempotency_key
+                    else None
+                ),
             )
             body = json.loads(EnrollmentOut(**enrollment_out(enrollment)).model_dump_json())
             if idempotency_key:

@@ -64,6 +64,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("billing_city", False, "Billing city.", ""),
     Column("billing_state", False, "Billing state.", ""),
     Column("billing_zip", False, "Billing zip.", ""),
+    Column("consent_method", False, "How the customer consented (consent method code).", ""),
+    Column("promo_code", False, "Promotional code.", ""),
+    Column("referral_source", False, "How the customer heard about us.", ""),
+    Column("affiliate_code", False, "Affiliate code.", ""),
+    Column("critical_care", False, "yes if critical care / chronic condition (PUCT 25.497).", "no"),
 )
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
 REQUIRED_COLUMNS = tuple(c.name for c in COLUMNS if c.required)

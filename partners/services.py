@@ -11,9 +11,8 @@ import hashlib
 import logging
 import secrets
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-import holidays
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -21,6 +20,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from billing.services import billing_request_create
+from enrollments import dates
+from enrollments.dates import start_date_problem
 from enrollments.models import Customer, Enrollment
 from enrollments.services import EnrollmentInput, enrollment_submit, enrollment_transition
 from opsadmin.errors import ApplicationError
@@ -132,6 +133,11 @@ MAX_LENGTHS = {
     "billing_city": 60,
     "billing_state": 2,
     "billing_zip": 10,
+    "consent_method": 30,
+    "promo_code": 30,
+    "referral_source": 60,
+    "affiliate_code": 40,
+    "critical_care": 5,
 }
 REQUIRED = (
     "zip_code",
@@ -190,6 +196,13 @@ def enrollment_input_from_values(values: dict[str, str]) -> tuple[EnrollmentInpu
         if v["requested_start_date"]
         else None
     )
+    if start is not None:
+        problem = start_date_problem(start, enrollment_type)
+        if problem:
+            raise ApplicationError(problem, field="requested_start_date")
+    critical = v["critical_care"].lower()
+    if critical not in ("", "yes", "no", "y", "n", "true", "false", "1", "0"):
+        raise ApplicationError("Use yes or no.", field="critical_care")
     dob = v["date_of_birth"]
     if dob:
         _parse_date(dob, "date_of_birth")
@@ -225,6 +238,11 @@ def enrollment_input_from_values(values: dict[str, str]) -> tuple[EnrollmentInpu
         billing_city=v["billing_city"],
         billing_state=v["billing_state"].upper(),
         billing_zip=v["billing_zip"],
+        consent_method=v["consent_method"].lower(),
+        promo_code=v["promo_code"],
+        referral_source=v["referral_source"],
+        affiliate_code=v["affiliate_code"],
+        critical_care=critical in ("yes", "y", "true", "1"),
     )
     return data, v["partner_reference"]
 
@@ -244,10 +262,15 @@ def partner_enrollment_submit(
     batch: ImportBatch | None = None,
     row_number: int | None = None,
     row_fingerprint: str = "",
+    idempotency_key: str | None = None,
 ) -> Enrollment:
     """Enroll through ``enrollment_submit`` and record the partner, in one transaction."""
     enrollment = enrollment_submit(
-        data=data, channel=channel, actor=actor, source=f"{channel}:{partner.code}"[:40]
+        data=data,
+        channel=channel,
+        actor=actor,
+        source=f"{channel}:{partner.code}"[:40],
+        idempotency_key=idempotency_key,
     )
     PartnerEnrollment.objects.create(
         partner=partner,
@@ -419,30 +442,15 @@ def import_batch_fail(*, batch_id: int, reason: str) -> None:
 
 # --- rescission and cancel ---------------------------------------------------------------
 
-RESCISSION_BUSINESS_DAYS = 3
-
-
-def add_federal_business_days(start: date, days: int) -> date:
-    """``days`` US federal business days after ``start`` (weekends and federal holidays
-    skipped)."""
-    federal = holidays.US(years=range(start.year, start.year + 2))
-    current = start
-    left = days
-    while left > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5 and current not in federal:
-            left -= 1
-    return current
-
 
 def rescission_deadline(enrollment: Enrollment) -> date | None:
-    """Last day the customer may rescind: 3 federal business days after the enrollment was
-    submitted (PUCT 25.474: rescission within 3 federal business days of receiving the
-    terms of service, which go out at submission). Market days are America/Chicago."""
+    """Last day the customer may rescind (3 federal business days, PUCT 25.474): the date
+    enrollment_submit stored, else computed from the submission day (America/Chicago)."""
+    if enrollment.rescission_deadline:
+        return enrollment.rescission_deadline
     if enrollment.submitted_at is None:
         return None
-    submitted: datetime = timezone.localtime(enrollment.submitted_at)
-    return add_federal_business_days(submitted.date(), RESCISSION_BUSINESS_DAYS)
+    return dates.rescission_deadline(timezone.localtime(enrollment.submitted_at).date())
 
 
 CANCELLABLE = (Enrollment.Status.SUBMITTED, Enrollment.Status.PENDING, Enrollment.Status.ACCEPTED)
@@ -463,7 +471,7 @@ def partner_enrollment_cancel(
             code="not_cancellable",
         )
     deadline = rescission_deadline(enrollment)
-    today = today or timezone.localdate()
+    today = today or dates.market_today()
     if deadline is None or today > deadline:
         raise ApplicationError(
             f"The rescission period ended on {deadline:%Y-%m-%d}; ask the customer to drop "

@@ -24,7 +24,7 @@ def esiid(n: int) -> str:
 
 
 def row(n: int, **overrides) -> dict[str, str]:
-    values = {name: "" for name in COLUMN_NAMES}
+    values = dict.fromkeys(COLUMN_NAMES, "")
     values.update(
         partner_reference=f"S-{n}",
         zip_code="75201",

@@ -11,7 +11,7 @@ from billing.models import BillingRequest
 from enrollments.models import Enrollment, EnrollmentEvent
 from partners.models import ImportBatch, ImportRowError, PartnerEnrollment
 from partners.services import import_batch_create, import_batch_process
-from partners.tests.conftest import csv_bytes, esiid, row, xlsx_bytes
+from partners.tests.conftest import csv_bytes, esiid, row
 
 pytestmark = pytest.mark.django_db
 
