@@ -23,7 +23,7 @@ def price_to_compare(cents: Decimal | None) -> str:
     """``11.2`` -> ``11.20¢/kWh`` (at least 2 decimals, up to the stored 4)."""
     if cents is None:
         return ""
-    text = format(cents.normalize(), "f")
+    text = format(Decimal(str(cents)).normalize(), "f")
     whole, _, frac = text.partition(".")
     return f"{whole}.{frac.ljust(2, '0')}¢/kWh"
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,8 +55,18 @@ def notice_render(*, template: NoticeTemplate, record: Any) -> RenderedNotice:
     kind = template.record_kind
     subject = registry.render(template.subject, record_kind=kind, record=record, html=False)
     html = registry.render(template.body, record_kind=kind, record=record, html=True)
-    text = strip_tags(html.replace("<br>", "\n"))
+    # The text part: the template's markup is removed first, then plain values go in (so a
+    # value that looks like markup stays as the customer's data, not stripped or escaped).
+    text = registry.render(
+        _template_text(template.body), record_kind=kind, record=record, html=False
+    )
     return RenderedNotice(subject=" ".join(subject.split()), html=html, text=text)
+
+
+def _template_text(body: str) -> str:
+    body = re.sub(r"(?i)<br\s*/?>|</p>|</li>|</h\d>", "\n", body or "")
+    text = html_lib.unescape(strip_tags(body))
+    return "\n".join(line.strip() for line in text.splitlines()).strip()
 
 
 def notice_email_send(*, rendered: RenderedNotice, to: str) -> None:

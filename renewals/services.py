@@ -83,7 +83,9 @@ def renewal_notices_schedule(*, today: date) -> int:
             batch = []
     if batch:
         created += len(RenewalNotice.objects.bulk_create(batch, ignore_conflicts=True))
-    logger.info("renewals.scheduled", extra={"created": created, "today": today.isoformat()})
+    logger.info(
+        "renewals.scheduled", extra={"notices_created": created, "today": today.isoformat()}
+    )
     return created
 
 
