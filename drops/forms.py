@@ -58,9 +58,9 @@ class DropRequestForm(forms.Form):
         date_field.widget.attrs.update({"min": earliest.isoformat(), "max": latest.isoformat()})
         date_field.help_text = f"Between {earliest:%m/%d/%Y} and {latest:%m/%d/%Y}."
         if len(codes) > 1:
-            self.fields["reason"].choices = [("", "Choose a reason")] + [
-                (c.code, c.description) for c in codes
-            ]
+            reason = self.fields["reason"]
+            assert isinstance(reason, forms.ChoiceField)
+            reason.choices = [("", "Choose a reason")] + [(c.code, c.description) for c in codes]
         else:
             del self.fields["reason"]
         if kind != DropRequest.Kind.MOVE_OUT:

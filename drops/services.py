@@ -353,7 +353,7 @@ def drop_requests_sync_billing() -> int:
         ).values_list("pk", "state")
     )
     for pk, billing_id in released:
-        state = states.get(billing_id)
+        state = states.get(billing_id) if billing_id is not None else None
         if state is None:
             continue
         if drop_request_billing_outcome(drop_request_id=pk, acknowledged=state == "sent"):
@@ -363,17 +363,30 @@ def drop_requests_sync_billing() -> int:
 
 @transaction.atomic
 def drop_request_billing_outcome(*, drop_request_id: int, acknowledged: bool) -> bool:
-    """Record what the billing system did with a released drop. Idempotent."""
+    """Record what the billing system did with a released drop. Idempotent.
+
+    A failed drop that staff re-send from the billing exceptions queue and that is then
+    acknowledged becomes SENT too.
+    """
+    expected = (
+        [DropRequest.Status.RELEASED, DropRequest.Status.FAILED]
+        if acknowledged
+        else [DropRequest.Status.RELEASED]
+    )
     locked = (
         DropRequest.objects.select_for_update(of=("self",))
         .select_related("enrollment")
-        .filter(pk=drop_request_id, status=DropRequest.Status.RELEASED)
+        .filter(pk=drop_request_id, status__in=expected)
         .first()
     )
     if locked is None:
         return False
     if not acknowledged:
-        billing = BillingRequest.objects.filter(pk=locked.billing_request_id).first()
+        billing = (
+            BillingRequest.objects.filter(pk=locked.billing_request_id).first()
+            if locked.billing_request_id
+            else None
+        )
         locked.status = DropRequest.Status.FAILED
         locked.last_error = (billing.last_error if billing else "")[:2000]
         locked.save()

@@ -315,3 +315,17 @@ def test_billing_registry_acknowledgement_reaches_drops():
     d.refresh_from_db()
     e.refresh_from_db()
     assert (d.status, e.status) == ("sent", "moved_out")
+
+
+def test_failed_drop_resent_and_acknowledged_becomes_sent():
+    e = f.active_enrollment()
+    d = create(e).drop_request
+    BillingRequest.objects.filter(pk=d.billing_request_id).update(state="failed")
+    assert drop_requests_sync_billing() == 1
+    d.refresh_from_db()
+    assert d.status == "failed"
+    assert drop_request_billing_outcome(drop_request_id=d.pk, acknowledged=False) is False
+    assert drop_request_billing_outcome(drop_request_id=d.pk, acknowledged=True) is True
+    d.refresh_from_db()
+    e.refresh_from_db()
+    assert (d.status, e.status) == ("sent", "dropped")
