@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from usage import views
 
 app_name = "usage"
-urlpatterns: list = []
+urlpatterns = [
+    path("sync/", views.sync_list, name="sync"),
+    path("sync/<int:service_account_id>/pull/", views.sync_pull, name="sync_pull"),
+]
