@@ -50,9 +50,9 @@ class DeviceEnrollForm(forms.Form):
         types = program.asset_types.all()
         if not types.exists():
             types = ControllableAssetType.objects.all()
-        self.fields["asset_type"].queryset = types
-        self.fields["specification"].queryset = DeviceSpecification.objects.filter(
-            asset_type__in=types
+        self.fields["asset_type"].queryset = types  # type: ignore[attr-defined]
+        self.fields["specification"].queryset = (  # type: ignore[attr-defined]
+            DeviceSpecification.objects.filter(asset_type__in=types)
         )
         if customer_channel:  # customers enroll their own devices; installs go via an agent
             for name in ("installation_method", "ownership", "installation_date"):

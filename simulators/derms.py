@@ -56,6 +56,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _stored(value: str) -> datetime:
+    """A time the simulator stored itself (always valid ISO 8601 with zone)."""
+    return datetime.fromisoformat(value)
+
+
 def _dt(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -163,7 +168,7 @@ async def opt_out(request: Request) -> Response:
     reservation = event["reservations"].get(serial)
     if reservation is None:
         return JSONResponse({"error": "device is not reserved for this event"}, status_code=404)
-    if _dt(event["starts_at"]) <= _now() and reservation != "opted_out":
+    if _stored(event["starts_at"]) <= _now() and reservation != "opted_out":
         return JSONResponse({"error": "the event has already started"}, status_code=409)
     event["reservations"][serial] = "opted_out"
     event["updated_at"] = _now().isoformat()
@@ -220,7 +225,7 @@ async def events_list(request: Request) -> Response:
     events = [
         _event_out(e)
         for e in STATE["events"].values()
-        if since is None or _dt(e["updated_at"]) >= since
+        if since is None or _stored(e["updated_at"]) >= since
     ]
     return JSONResponse({"events": events})
 
@@ -245,7 +250,7 @@ async def control_events(request: Request) -> Response:
         if device.get("program") != body["program"] or device.get("status") != "Registered":
             continue
         busy = any(
-            _dt(w_start) < ends and starts < _dt(w_end)
+            _stored(w_start) < ends and starts < _stored(w_end)
             for w_start, w_end in STATE["unavailability"].get(serial, {}).values()
         )
         if not busy:
