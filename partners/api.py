@@ -336,7 +336,7 @@ class CancelIn(Schema):
     reason: str = Field("", max_length=500)
 
 
-ERRORS = {401: Problem, 422: Problem, 429: Problem}
+ERRORS = {400: Problem, 401: Problem, 422: Problem, 429: Problem}
 
 
 def enrollment_out(enrollment: Enrollment) -> dict:
