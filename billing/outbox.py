@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing import registry
-from billing.adapters.esg import EsgClient, esg_client
+from billing.adapters.esg import EsgClient, shared_esg_client
 from billing.models import BillingRequest
 from opsadmin.errors import PermanentIntegrationError, TransientIntegrationError
 
@@ -92,18 +92,14 @@ def send(request_id: int, *, client: EsgClient | None = None) -> str:
     row = _claim(request_id)
     if row is None:
         return "skipped"
-    own_client = client is None
     try:
-        if own_client:
-            client = esg_client()
+        if client is None:
+            client = shared_esg_client()
         answer = _call(client, row)
     except TransientIntegrationError as exc:
         return _record_failure(row, exc, transient=True)
     except PermanentIntegrationError as exc:
         return _record_failure(row, exc, transient=False)
-    finally:
-        if own_client and client is not None:
-            client.close()
     return _record_success(row, answer)
 
 

@@ -7,7 +7,7 @@ from celery import shared_task
 
 # acks_late: a send is idempotent (row state + the vendor's idempotency key), so a message
 # redelivered after a lost worker is harmless.
-@shared_task(name="billing.request_send", acks_late=True)
+@shared_task(name="billing.request_send", acks_late=True, ignore_result=True)
 def billing_request_send(request_id: int) -> str:
     """Send one outbox row to the billing system."""
     from billing import outbox

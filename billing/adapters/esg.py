@@ -5,6 +5,7 @@ real httpx client. The REST contract is ours (ESG publishes none): docs/esg-cont
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -266,3 +267,44 @@ def esg_client() -> EsgClient:
     except OutboundURLError as exc:
         raise PermanentIntegrationError(f"ESG REST API URL refused: {exc}") from exc
     return HttpEsgClient(url, provider.esg_api_key or "")
+
+
+_SHARED: dict[str, Any] = {"pid": None, "client": None, "config": None, "checked": 0.0}
+SHARED_CONFIG_TTL_SECONDS = 30.0
+
+
+def shared_esg_client() -> EsgClient:
+    """A process-wide client for workers that send many requests (connection reuse: creating
+    an httpx client costs ~40 ms). Configuration is re-read at most every 30 s, and a new
+    client is built when it changed; a forked process never reuses its parent's client.
+    Callers must not close it.
+    """
+    import time
+
+    from opsadmin.models import ThirdPartyProvider
+
+    now = time.monotonic()
+    pid = os.getpid()
+    if (
+        _SHARED["pid"] == pid
+        and _SHARED["client"] is not None
+        and now - _SHARED["checked"] < SHARED_CONFIG_TTL_SECONDS
+    ):
+        return _SHARED["client"]
+    provider = ThirdPartyProvider.load()
+    config = (provider.esg_api_url, provider.esg_api_key)
+    if _SHARED["pid"] != pid or _SHARED["client"] is None or _SHARED["config"] != config:
+        client = esg_client()
+        old = _SHARED["client"] if _SHARED["pid"] == pid else None
+        _SHARED.update(pid=pid, client=client, config=config)
+        if old is not None:
+            old.close()
+    _SHARED["checked"] = now
+    return _SHARED["client"]
+
+
+def shared_esg_client_reset() -> None:
+    """Forget the shared client (tests that change the configuration call this)."""
+    if _SHARED["client"] is not None and _SHARED["pid"] == os.getpid():
+        _SHARED["client"].close()
+    _SHARED.update(pid=None, client=None, config=None, checked=0.0)
