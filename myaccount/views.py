@@ -86,7 +86,12 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
 
 def _portal(request, *, account_param: str | None = None):
     """(customer, accounts, selected account) for this request, scoped to the customer."""
-    customer = customer_for(user=request.user)
+    try:
+        customer = customer_for(user=request.user)
+    except Http404:
+        if account_param:
+            raise
+        return None, [], None  # a login whose customer record is not linked (yet)
     accounts = service_accounts_for(customer=customer)
     if account_param:
         selected = service_account_for_customer(user=request.user, pk=account_param)
@@ -439,6 +444,8 @@ def payments(request):
 @customer_required
 def bill_detail(request, pk: int):
     customer, accounts, selected = _portal(request)
+    if customer is None:
+        raise Http404("No such bill.")
     bill = bill_for_customer(customer=customer, pk=pk)
     ctx = _context(
         request,
@@ -459,6 +466,8 @@ def bill_detail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def profile(request):
     customer, accounts, selected = _portal(request)
+    if customer is None:
+        raise Http404("No customer record for this login.")
     form = ProfileForm(request.POST or None, instance=customer)
     if request.method == "POST" and form.is_valid():
         customer_profile_update(customer=customer, data=form.cleaned_data)
