@@ -148,3 +148,23 @@ def test_large_export_runs_in_celery_with_progress_and_download(celery_worker, m
     download = client.get(f"/renewals/exports/{job.pk}/download/")
     ws = _read(b"".join(download.streaming_content))
     assert ws.max_row == 7
+
+
+@pytest.mark.django_db
+def test_setup_templates_and_letter_queue_pages_open_for_ops():
+    client = Client()
+    client.force_login(f.staff())
+    for url in ("/renewals/setup/", "/notices/", "/notices/letters/", "/notices/1/"):
+        assert client.get(url).status_code == 200, url
+    response = client.post(
+        "/renewals/setup/",
+        {
+            "notice_count": 3,
+            "final_notice_days": 20,  # below PURA's 30: refused
+            "short_term_months": 4,
+            "short_term_final_notice_days": 15,
+            "variable_notice_days": 45,
+            "lookahead_days": 400,
+        },
+    )
+    assert response.status_code == 422
