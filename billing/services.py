@@ -90,12 +90,11 @@ def prospect_statuses_poll(*, limit: int = 200, client: EsgClient | None = None)
     if not rows:
         return counts
     own_client = client is None
-    if own_client:
-        client = esg_client()
+    esg: EsgClient = esg_client() if client is None else client
     try:
         for row in rows:
             try:
-                status = client.prospect_status(row.prospect_id)
+                status = esg.prospect_status(row.prospect_id)
             except TransientIntegrationError as exc:
                 counts["errors"] += 1
                 logger.warning("billing.status_poll_unavailable", extra={"error": str(exc)})
@@ -115,7 +114,7 @@ def prospect_statuses_poll(*, limit: int = 200, client: EsgClient | None = None)
             prospect_status_record(request_id=row.pk, status=status)
     finally:
         if own_client:
-            client.close()
+            esg.close()
     return counts
 
 
