@@ -23,6 +23,7 @@ def shell(request):
             if _has_model("programs", "program")
             else False,
             "billing": user.has_perm("billing.view_billingrequest"),
+            "partners": user.has_perm("partners.view_importbatch"),
             "configuration": user.has_perm("opsadmin.change_systemsetup"),
         }
     }

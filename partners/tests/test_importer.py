@@ -235,3 +235,10 @@ def test_permissions(client, agent_user, ops_user, market, partner_a):
     assert ImportBatch.objects.count() == 0
     client.force_login(ops_user)
     assert client.get("/partners/imports/").status_code == 200
+
+
+def test_staff_menu_links_the_importer_for_ops_only(client, ops_user, agent_user):
+    client.force_login(ops_user)
+    assert '<a href="/partners/imports/">Sales Importer</a>' in client.get("/").content.decode()
+    client.force_login(agent_user)
+    assert "/partners/imports/" not in client.get("/").content.decode()
