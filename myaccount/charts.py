@@ -61,9 +61,11 @@ def runs(points: list, period: str) -> list[tuple[int, int]]:
         return [(0, len(points))]
     step = timedelta(milliseconds=STEP_MS[period])
     out, begin = [], 0
-    previous = local_naive(points[0].start)
+    # Points are aware; their wall-clock time in Chicago decides evenness.
+    local = [p.start.astimezone(CHICAGO).replace(tzinfo=None) for p in points]
+    previous = local[0]
     for i in range(1, len(points)):
-        here = local_naive(points[i].start)
+        here = local[i]
         if here - previous != step:
             out.append((begin, i))
             begin = i
@@ -81,9 +83,10 @@ def _series_traces(
     key: str,
     opts: ChartOptions,
     hover_unit: str,
+    segments: list[tuple[int, int]],
 ) -> list:
     traces = []
-    for n, (a, b) in enumerate(runs(points, period)):
+    for n, (a, b) in enumerate(segments):
         chunk = points[a:b]
         y = [_num(getattr(p, field), opts.unit) for p in chunk]
         common = {
@@ -99,7 +102,8 @@ def _series_traces(
         pattern = PATTERNS[key] if opts.textured else ""
         if opts.style == "area":
             traces.append(
-                go.Scatter(
+                _trace(
+                    go.Scatter,
                     y=y,
                     mode="lines",
                     line={"color": COLOURS[key], "width": 1.5, "shape": "hv"},
@@ -112,7 +116,8 @@ def _series_traces(
             )
         else:
             traces.append(
-                go.Bar(
+                _trace(
+                    go.Bar,
                     y=y,
                     marker={
                         "color": COLOURS[key],
@@ -126,11 +131,13 @@ def _series_traces(
     return traces
 
 
-def _estimated_traces(points: list, *, period: str, opts: ChartOptions, hover_unit: str) -> list:
+def _estimated_traces(
+    points: list, *, period: str, opts: ChartOptions, hover_unit: str, segments: list
+) -> list:
     """Markers on estimated points: a run's x0/dx with nulls elsewhere, or explicit x when
     the run has few estimates (whichever is smaller)."""
     traces = []
-    for a, b in runs(points, period):
+    for a, b in segments:
         chunk = points[a:b]
         flagged = [p for p in chunk if p.estimated]
         if not flagged:
@@ -154,7 +161,7 @@ def _estimated_traces(points: list, *, period: str, opts: ChartOptions, hover_un
         else:
             y = [_num(p.consumption_kwh, opts.unit) for p in flagged]
             common["x"] = [_x(p.start, period) for p in flagged]
-        traces.append(go.Scatter(y=y, **common))
+        traces.append(_trace(go.Scatter, y=y, **common))
     return traces
 
 
@@ -177,7 +184,7 @@ def _previous_trace(
         common |= {"x0": _x(points[0].start, period), "dx": STEP_MS[period]}
     else:
         common["x"] = [_x(p.start, period) for p in points[:n]]
-    return go.Scatter(y=y, **common)
+    return _trace(go.Scatter, y=y, **common)
 
 
 def _layout(*, title: str, y_title: str, height: int = 420, barmode: str = "group") -> dict:
@@ -201,6 +208,7 @@ def usage_figure(result, *, period: str, opts: ChartOptions, title: str) -> dict
     """The interactive SMT chart: consumption, generation beside it, previous, estimates."""
     unit = opts.unit
     points = list(result.points)
+    segments = runs(points, period)
     traces = _series_traces(
         points,
         period=period,
@@ -209,6 +217,7 @@ def usage_figure(result, *, period: str, opts: ChartOptions, title: str) -> dict
         key="consumption",
         opts=opts,
         hover_unit=unit,
+        segments=segments,
     )
     if result.has_generation:
         traces += _series_traces(
@@ -219,6 +228,7 @@ def usage_figure(result, *, period: str, opts: ChartOptions, title: str) -> dict
             key="generation",
             opts=opts,
             hover_unit=unit,
+            segments=segments,
         )
     if result.previous:
         prev = _previous_trace(
@@ -226,16 +236,37 @@ def usage_figure(result, *, period: str, opts: ChartOptions, title: str) -> dict
         )
         if prev is not None:
             traces.append(prev)
-    traces += _estimated_traces(points, period=period, opts=opts, hover_unit=unit)
+    traces += _estimated_traces(
+        points, period=period, opts=opts, hover_unit=unit, segments=segments
+    )
     layout = _layout(title=title, y_title=f"Energy ({unit})")
     if period == "monthly":
         layout["xaxis"] |= {"tickformat": "%b %Y", "dtick": "M1"}
     return figure_dict(traces, layout)
 
 
+def _trace(cls, *, y: list, **attrs) -> tuple:
+    """A plotly trace whose long arrays skip plotly.py's per-element validation (a year of
+    hours costs ~0.2 s there); they are set on the figure's JSON after validation."""
+    arrays = {"y": y}
+    if isinstance(attrs.get("x"), list):
+        arrays["x"] = attrs.pop("x")
+    return cls(**attrs), arrays
+
+
 def figure_dict(traces: list, layout: dict) -> dict:
-    fig = go.Figure(data=traces, layout=layout)
+    objects, arrays = [], []
+    for trace in traces:
+        if isinstance(trace, tuple):
+            objects.append(trace[0])
+            arrays.append(trace[1])
+        else:
+            objects.append(trace)
+            arrays.append({})
+    fig = go.Figure(data=objects, layout=layout)
     out = fig.to_plotly_json()
+    for data, extra in zip(out["data"], arrays, strict=True):
+        data.update(extra)
     # plotly.py inlines its whole default template (~9 kB); our layout sets what it needs.
     out["layout"].pop("template", None)
     return out
