@@ -9,15 +9,16 @@ because SMT did: any database error reading intervals also falls back to bills.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import psycopg
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, OuterRef
 
 from enrollments.models import Enrollment, ServiceAccount
-from opsadmin.models import ThirdPartyProvider
 from usage.models import CHICAGO, Bill, IntervalDay, UsageSyncState
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,8 @@ class UsageResult:
 # date_trunc(..., 'America/Chicago') puts it in its local hour (the fall-back day has two
 # 01:00 hours, the spring-forward day none at 02:00).
 HOURLY_SQL = """
-SELECT date_trunc('hour', d.day_start + (u.i - 1) * interval '15 minutes', 'America/Chicago'),
+SELECT date_trunc('hour', d.day_start + (u.i - 1) * interval '15 minutes', 'America/Chicago')
+           AS bucket,
        coalesce(sum(u.v) FILTER (WHERE d.channel = 'C'), 0),
        coalesce(sum(u.v) FILTER (WHERE d.channel = 'G'), 0),
        bool_or(substr(d.flags, u.i::int, 1) = 'E')
@@ -68,7 +70,7 @@ GROUP BY 1 ORDER BY 1
 """
 # Daily and monthly read the per-row totals kept at ingest (no unnest needed).
 DAILY_SQL = """
-SELECT d.day,
+SELECT d.day AS bucket,
        coalesce(sum(d.total_kwh) FILTER (WHERE d.channel = 'C'), 0),
        coalesce(sum(d.total_kwh) FILTER (WHERE d.channel = 'G'), 0),
        bool_or(d.estimated_count > 0)
@@ -77,7 +79,7 @@ WHERE d.service_account_id = %s AND d.day BETWEEN %s AND %s
 GROUP BY 1 ORDER BY 1
 """
 MONTHLY_SQL = """
-SELECT date_trunc('month', d.day)::date,
+SELECT date_trunc('month', d.day)::date AS bucket,
        coalesce(sum(d.total_kwh) FILTER (WHERE d.channel = 'C'), 0),
        coalesce(sum(d.total_kwh) FILTER (WHERE d.channel = 'G'), 0),
        bool_or(d.estimated_count > 0)
@@ -88,19 +90,30 @@ GROUP BY 1 ORDER BY 1
 SQL_BY_PERIOD = {"hourly": HOURLY_SQL, "daily": DAILY_SQL, "monthly": MONTHLY_SQL}
 
 
+def _fetchall(sql: str, params: list) -> list[tuple]:
+    """Run a chart query as a server-side prepared statement on Django's connection.
+
+    Chart requests run the same few statements over and over; planning the context query
+    (it joins past a heavily indexed enrollments table) cost more than executing it, so
+    the plan is kept per connection (psycopg ``prepare=True``). Errors come out as Django's
+    ``DatabaseError`` like any other query. With a transaction-pooling PgBouncer in front,
+    set ``USAGE_PREPARED_STATEMENTS = False``.
+    """
+    if not getattr(settings, "USAGE_PREPARED_STATEMENTS", True):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall()
+
+
 def _local_midnight(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=CHICAGO)
 
 
-def interval_series(
-    *, service_account_id: int, period: str, start: date, end: date, unit: str = "kWh"
-) -> list[UsagePoint]:
-    """SMT intervals of ``start..end`` (America/Chicago days, inclusive) grouped by period."""
-    if period not in SQL_BY_PERIOD:
-        raise ValueError(f"period must be one of {PERIODS}")
-    with connection.cursor() as cursor:
-        cursor.execute(SQL_BY_PERIOD[period], [service_account_id, start, end])
-        rows = cursor.fetchall()
+def _points(rows, *, period: str, unit: str) -> list[UsagePoint]:
     scale = Decimal("1000") if unit == "MWh" else None
     points = []
     for bucket, cons, gen, est in rows:
@@ -109,6 +122,16 @@ def interval_series(
             cons, gen = cons / scale, gen / scale
         points.append(UsagePoint(at, cons, gen, bool(est)))
     return points
+
+
+def interval_series(
+    *, service_account_id: int, period: str, start: date, end: date, unit: str = "kWh"
+) -> list[UsagePoint]:
+    """SMT intervals of ``start..end`` (America/Chicago days, inclusive) grouped by period."""
+    if period not in SQL_BY_PERIOD:
+        raise ValueError(f"period must be one of {PERIODS}")
+    rows = _fetchall(SQL_BY_PERIOD[period], [service_account_id, start, end])
+    return _points(rows, period=period, unit=unit)
 
 
 def previous_range(*, period: str, start: date, end: date) -> tuple[date, date]:
@@ -130,27 +153,70 @@ def bill_points(*, bills: list[Bill], start: date, end: date, unit: str) -> list
     return [UsagePoint(_local_midnight(b.period_start), b.kwh / scale, ZERO, False) for b in chosen]
 
 
-def _premise_context(service_account: ServiceAccount) -> tuple[bool, UsageSyncState | None]:
-    """(ERCOT active premise?, sync state) in one query."""
-    row = (
-        ServiceAccount.objects.filter(pk=service_account.pk)
-        .annotate(
-            active=Exists(
-                Enrollment.objects.filter(
-                    service_account=OuterRef("pk"), status__in=ACTIVE_STATUSES
-                )
-            )
-        )
-        .select_related("utility", "usage_sync_state")
-        .first()
-    )
+# Everything the source rule needs in one round trip (this runs on every chart request).
+CONTEXT_SQL = """
+SELECT coalesce((SELECT smt_enabled FROM opsadmin_thirdpartyprovider WHERE id = 1), false),
+       u.market = 'ERCOT',
+       EXISTS (SELECT 1 FROM enrollments_enrollment e
+               WHERE e.service_account_id = sa.id AND e.status = ANY(%s)),
+       s.data_through, s.last_success_at, s.last_error, s.consecutive_failures
+FROM enrollments_serviceaccount sa
+JOIN opsadmin_utility u ON u.id = sa.utility_id
+LEFT JOIN usage_usagesyncstate s ON s.service_account_id = sa.id
+WHERE sa.id = %s
+"""
+
+
+@dataclass(frozen=True)
+class _Context:
+    smt_enabled: bool
+    ercot_active: bool
+    data_through: date | None
+    last_success_at: datetime | None
+    last_error: str
+    consecutive_failures: int
+
+
+def _context_from(row) -> _Context:
     if row is None:
-        return False, None
-    try:
-        state = row.usage_sync_state
-    except UsageSyncState.DoesNotExist:
-        state = None
-    return bool(row.active and row.utility.is_ercot), state
+        return _Context(False, False, None, None, "", 0)
+    enabled, ercot, active, through, success, error, failures = row
+    return _Context(
+        bool(enabled), bool(ercot and active), through, success, error or "", failures or 0
+    )
+
+
+# The source rule's context and the period's aggregate in ONE statement (one plan, one
+# round trip): a chart request costs about what the bare aggregate costs. The aggregate is
+# cheap and indexed, so computing it for a premise that turns out to use bills is harmless.
+_COMBINED = (
+    "WITH ctx AS (%%CTX%%), pts AS (%%PTS%%)\nSELECT ctx.*, pts.* FROM ctx LEFT JOIN pts ON true"
+)
+COMBINED_SQL = {
+    period: _COMBINED.replace("%%CTX%%", CONTEXT_SQL).replace("%%PTS%%", sql)
+    for period, sql in SQL_BY_PERIOD.items()
+}
+
+
+def _context_and_points(
+    *, service_account: ServiceAccount, period: str, start: date, end: date, unit: str
+) -> tuple[_Context, list[UsagePoint]]:
+    statuses = [str(s) for s in ACTIVE_STATUSES]
+    if period == "hourly":
+        # the unnest aggregate plans worse inside the combined statement: two statements
+        rows = _fetchall(CONTEXT_SQL, [statuses, service_account.pk])
+        ctx = _context_from(rows[0] if rows else None)
+        points = interval_series(
+            service_account_id=service_account.pk, period=period, start=start, end=end, unit=unit
+        )
+        return ctx, points
+    rows = _fetchall(
+        COMBINED_SQL[period], [statuses, service_account.pk, service_account.pk, start, end]
+    )
+    ctx = _context_from(rows[0][:7] if rows else None)
+    # sorted here, not in SQL: an outer ORDER BY re-sorts the joined rows (slower for hourly)
+    data = sorted((r[7:] for r in rows if r[7] is not None), key=lambda r: r[0])
+    return ctx, _points(data, period=period, unit=unit)
 
 
 def usage_for_chart(
@@ -170,39 +236,16 @@ def usage_for_chart(
         raise ValueError(f"unit must be one of {UNITS}")
     if end < start:
         start, end = end, start
-    provider = ThirdPartyProvider.load()
-    if not provider.smt_enabled:
-        return _billing(
-            service_account,
-            "Showing billing data: Smart Meter Texas usage is not enabled.",
-            period,
-            start,
-            end,
-            compare_previous,
-            unit,
-        )
-    ercot_active, state = _premise_context(service_account)
-    if not ercot_active:
-        return _billing(
-            service_account,
-            "Showing billing data: Smart Meter Texas data is only used for active ERCOT premises.",
-            period,
-            start,
-            end,
-            compare_previous,
-            unit,
-        )
+    # Inside a caller's transaction a failed read would poison it: use a savepoint there.
+    # In autocommit (a plain page view) a savepoint would only add two round trips.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():  # a savepoint: a failed read must not poison the request
-            points = interval_series(
-                service_account_id=service_account.pk,
-                period=period,
-                start=start,
-                end=end,
-                unit=unit,
+        with guard:
+            ctx, points = _context_and_points(
+                service_account=service_account, period=period, start=start, end=end, unit=unit
             )
             previous = None
-            if compare_previous:
+            if compare_previous and ctx.smt_enabled and ctx.ercot_active and points:
                 p_start, p_end = previous_range(period=period, start=start, end=end)
                 previous = interval_series(
                     service_account_id=service_account.pk,
@@ -224,15 +267,35 @@ def usage_for_chart(
             compare_previous,
             unit,
         )
+    if not ctx.smt_enabled:
+        return _billing(
+            service_account,
+            "Showing billing data: Smart Meter Texas usage is not enabled.",
+            period,
+            start,
+            end,
+            compare_previous,
+            unit,
+        )
+    if not ctx.ercot_active:
+        return _billing(
+            service_account,
+            "Showing billing data: Smart Meter Texas data is only used for active ERCOT premises.",
+            period,
+            start,
+            end,
+            compare_previous,
+            unit,
+        )
     if not points:
-        if state is not None and state.last_error and state.consecutive_failures:
+        if ctx.last_error and ctx.consecutive_failures:
             reason = "Showing billing data: Smart Meter Texas is unavailable."
-        elif state is None or state.last_success_at is None:
+        elif ctx.last_success_at is None:
             reason = "Showing billing data: Smart Meter Texas data has not arrived yet."
         else:
             reason = "Showing billing data: Smart Meter Texas has no usage data for this period."
         return _billing(service_account, reason, period, start, end, compare_previous, unit)
-    data_through = state.data_through if state else None
+    data_through = ctx.data_through
     reason = "Showing Smart Meter Texas interval data"
     reason += f" through {data_through:%B %-d, %Y}." if data_through else "."
     return UsageResult(
