@@ -15,8 +15,28 @@ ONCOR_ESIID = "10443720000000001"  # Oncor, 17 digits
 TNMP_ESIID = "10400510000000001"
 
 
+def ensure_reference_data() -> None:
+    """Rows the migrations seed, again: a transactional test's flush deletes them."""
+    from enrollments.models import ConsentMethod, ReferralSource
+    from opsadmin.models import SystemSetup, UsageTierSet
+
+    for code, name, doc in (
+        ("web", "Web", False),
+        ("phone", "Phone", False),
+        ("signed_contract", "Signed Contract", True),
+    ):
+        ConsentMethod.objects.get_or_create(
+            code=code, defaults={"name": name, "requires_document": doc}
+        )
+    for order, name in enumerate(["Internet search", "Friend or family", "Mailer", "Other"]):
+        ReferralSource.objects.get_or_create(name=name, defaults={"sort_order": order})
+    UsageTierSet.objects.get_or_create(state="TX", defaults={"tiers_kwh": [500, 1000, 2000]})
+    SystemSetup.load()
+
+
 def make_catalogue() -> dict:
     """CenterPoint (77002, 77494), TNMP (77494), Oncor (75201); plans; TDU charges; promo."""
+    ensure_reference_data()
     cnp = Utility.objects.create(code="centerpoint", name="CenterPoint", esiid_prefixes=["1008901"])
     tnmp = Utility.objects.create(
         code="tnmp", name="TNMP", esiid_prefixes=["1040051"], meter_number_label="Meter ID"
@@ -79,6 +99,11 @@ def make_catalogue() -> dict:
 
 
 def make_staff(username: str, group: str, password: str = "pw-Agent-12345") -> User:  # noqa: S107
+    from opsadmin.roles import sync_group_permissions
+
     user = User.objects.create_user(username=username, password=password, kind=User.Kind.STAFF)
-    user.groups.add(Group.objects.get(name=group))
+    grp, created = Group.objects.get_or_create(name=group)
+    if created or not grp.permissions.exists():
+        sync_group_permissions()  # groups and grants are gone after a transactional flush
+    user.groups.add(grp)
     return user
