@@ -13,6 +13,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 import psycopg
 from django.conf import settings
@@ -109,6 +110,7 @@ def _fetchall(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
+@lru_cache(maxsize=8192)  # the same days recur across requests; aware datetimes are immutable
 def _local_midnight(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=CHICAGO)
 

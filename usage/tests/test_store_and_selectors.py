@@ -262,3 +262,27 @@ def test_source_rule_no_data_and_failure_fall_back():
     assert (smt.source, smt.data_through) == ("smt", date(2026, 10, 5))
     assert smt.reason == "Showing Smart Meter Texas interval data through October 5, 2026."
     assert sync_state_for(service_account=sa).data_through == date(2026, 10, 5)
+
+
+def test_active_smt_premises_for_the_daily_refresh():
+    from usage.selectors import active_smt_service_account_ids
+
+    active = premise()
+    accepted = premise(status=Enrollment.Status.ACCEPTED)
+    premise(status=Enrollment.Status.DROPPED)
+    premise(market="PJM", esiid="PECO999")
+    assert active_smt_service_account_ids() == [active.pk, accepted.pk]
+
+
+def test_savepoint_keeps_a_callers_transaction_usable():
+    from django.db import transaction
+
+    sa = premise()
+    smt_on()
+    intervals_ingest(rows=[row(sa, date(2026, 10, 5), flat(96))])
+    with transaction.atomic():
+        result = usage_for_chart(
+            service_account=sa, period="daily", start=date(2026, 10, 5), end=date(2026, 10, 5)
+        )
+        assert result.points[0].consumption_kwh == D("24.0000")
+        assert Bill.objects.count() == 0  # the transaction still answers
