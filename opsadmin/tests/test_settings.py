@@ -22,6 +22,7 @@ PROD_ENV = {
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in PROD_ENV and k != "TESTING"}
     base.pop("PYTEST_CURRENT_TEST", None)
+    base.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser fixture, never in production
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

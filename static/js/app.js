@@ -36,6 +36,8 @@
       if (label && ts.control) {
         ts.control.setAttribute("aria-label", labelText);
       }
+      // Tom Select moves the label to its own control; the hidden native select keeps a name.
+      select.setAttribute("aria-label", labelText);
       var search = ts.dropdown.querySelector(".dropdown-input");
       if (search) {
         search.setAttribute("aria-label", "Search " + labelText);
