@@ -23,6 +23,7 @@ PRODUCT_APPS = (
     "notices",
     "programs",
     "partners",
+    "authorizations",
 )
 
 _GRANTS: dict[str, set[str]] = defaultdict(set)

@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "renewals",
     "programs",
     "partners",
+    "authorizations",
     "myaccount",
 ]
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("notices/", include("notices.urls")),
     path("programs/", include("programs.urls")),
     path("partners/", include("partners.urls")),
+    path("usage-authorization/", include("authorizations.urls")),
     path("api/v1/", include("partners.api_urls")),
     path("myaccount/manage/", include("drops.myaccount_urls")),
     path("myaccount/programs/", include("programs.myaccount_urls")),
