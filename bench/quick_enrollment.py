@@ -1,0 +1,303 @@
+"""Quick Enrollment under load: 20 agents (threads) run the whole flow at once against a
+real gunicorn, and each step's request is timed.
+
+Prints p50/p95 server time (round trip on loopback) of each step's request and the queries
+each request makes (counted in a separate sequential in-process pass), against a bare
+baseline in the same run (GET of the staff home page: same server, session and auth
+middleware, no enrollment work), then one JSON line.
+
+    DEBUG=true DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/quick_enrollment.py \
+        [--agents 20] [--rounds 2] [--workers 4]
+
+It creates and drops its own throwaway database (test_<name>), so it never touches data.
+The Create Prospect tasks the submits enqueue are removed from the broker at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsadmin.settings")
+os.environ.setdefault("TESTING", "true")
+
+STEPS = ("open", "search", "products", "signup", "new_customer", "details", "submit")
+TOKEN_RE = re.compile(r"/enrollments/quick/([0-9a-f-]{36})/")
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def flow_requests(index: int, r: int, start_date: str):
+    """The requests of one enrollment, in order: (step, method, path-or-step, data)."""
+    return [
+        ("open", "GET", None, None),
+        ("search", "POST", "start", {"zip_code": "77002", "customer_type": "residential"}),
+        ("products", "POST", "options", {"utility": "centerpoint", "consent_method": "phone"}),
+        ("signup", "POST", "products", {"plan": "SAVER12"}),
+        ("new_customer", "POST", "customer", {"customer": "new"}),
+        (
+            "details",
+            "POST",
+            "details",
+            {
+                "first_name": "Bench",
+                "last_name": f"Agent{index}",
+                "email": f"bench{index}-{r}@example.com",
+                "phone": "713-555-0100",
+                "language": "en",
+                "notice_preference": "email",
+                "date_of_birth": "1980-01-01",
+                "ssn": "123-45-6789",
+                "esiid": f"1008901{index:05d}{r:05d}00000",
+                "address_line1": "1 Main St",
+                "city": "Houston",
+                "enrollment_type": "switch",
+                "requested_start_date": start_date,
+                "billing_same": "on",
+            },
+        ),
+        (
+            "submit",
+            "POST",
+            "review",
+            {"ack_efl": "on", "ack_tos": "on", "ack_yrac": "on", "ack_rescission": "on"},
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--agents", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2, help="enrollments per agent")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection, connections
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        run(args)
+    finally:
+        connections.close_all()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def count_queries(start_date: str) -> dict[str, int]:
+    """Queries per step's request: one agent, in process, sequentially."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from enrollments.models import EnrollmentDraft
+    from enrollments.tests.factories import make_staff
+
+    user = make_staff("bench-counter", "Agent")
+    client = Client()
+    client.force_login(user)
+    hx = {"HTTP_HX_REQUEST": "true"}
+    counts: dict[str, int] = {}
+    draft = None
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/")
+    counts["baseline"] = len(ctx.captured_queries)
+    for step, method, target, data in flow_requests(999, 0, start_date):
+        if method == "GET" or target == "start":
+            url = reverse("enrollments:quick_start")
+        else:
+            url = reverse("enrollments:quick_step", kwargs={"token": draft.token, "step": target})
+        if step == "submit":
+            data = {**data, "idempotency_token": str(draft.token)}
+        with CaptureQueriesContext(connection) as ctx:
+            resp = client.get(url) if method == "GET" else client.post(url, data, **hx)
+        assert resp.status_code in (200, 303), (step, resp.status_code)
+        counts[step] = len(ctx.captured_queries)
+        if target == "start":
+            draft = EnrollmentDraft.objects.filter(created_by=user).latest("pk")
+    return counts
+
+
+def run(args) -> None:
+    from django.db import connection
+    from django.test import Client
+
+    from enrollments.dates import earliest_start_date
+    from enrollments.models import Enrollment
+    from enrollments.tests.factories import make_catalogue, make_staff
+
+    make_catalogue()
+    start_date = earliest_start_date("switch").isoformat()
+    counts = count_queries(start_date)
+    cookies = []
+    for i in range(args.agents):
+        client = Client()
+        client.force_login(make_staff(f"bench-agent-{i}", "Agent"))
+        cookies.append(client.cookies["sessionid"].value)
+
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env["DATABASE_URL"] = (
+        f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    env["LOG_LEVEL"] = "WARNING"
+    env["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "opsadmin.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/login/", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        timings, errors, wall = load(args, base, cookies, start_date)
+    finally:
+        server.terminate()
+        server.wait(20)
+
+    made = Enrollment.objects.count() - 1  # minus the query-count pass
+    expected = args.agents * args.rounds
+    print(
+        f"Quick Enrollment: {args.agents} concurrent agents x {args.rounds} enrollments, "
+        f"gunicorn {args.workers} workers, {wall:.1f}s; {made}/{expected} enrollments; "
+        f"errors: {len(errors)}"
+    )
+    print(f"{'request':14} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+    figures = {}
+    for name in ("baseline", *STEPS):
+        values = timings[name]
+        figures[name] = {
+            "p50_ms": round(pct(values, 50), 1),
+            "p95_ms": round(pct(values, 95), 1),
+            "queries": counts[name],
+        }
+        f = figures[name]
+        print(f"{name:14} {len(values):4d} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} {f['queries']:8d}")
+    base_p50 = figures["baseline"]["p50_ms"] or 1.0
+    worst = max(STEPS, key=lambda k: figures[k]["p50_ms"])
+    ratio = round(figures[worst]["p50_ms"] / base_p50, 2)
+    print(f"slowest step: {worst}, p50 {figures[worst]['p50_ms']} ms = {ratio}x the baseline")
+    if errors:
+        print("errors:", errors[:10])
+    from opsadmin.celery import app
+
+    with app.connection_for_write() as conn:  # drop the Create Prospect tasks we enqueued
+        conn.default_channel.client.flushdb()
+    print(
+        json.dumps(
+            {
+                "agents": args.agents,
+                "enrollments": made,
+                "errors": len(errors),
+                "steps": figures,
+                "slowest_step": worst,
+                "slowest_p50_over_baseline": ratio,
+            }
+        )
+    )
+
+
+def load(args, base: str, cookies: list[str], start_date: str):
+    timings: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(args.agents)
+
+    def agent(index: int) -> None:
+        with httpx.Client(base_url=base, cookies={"sessionid": cookies[index]}, timeout=60) as c:
+            c.get("/enrollments/quick/")  # the CSRF cookie
+            headers = {"HX-Request": "true", "X-CSRFToken": c.cookies.get("csrftoken", "")}
+            barrier.wait()
+            for r in range(args.rounds):
+                t0 = time.perf_counter()
+                resp = c.get("/")
+                record("baseline", t0, resp)
+                token = None
+                for step, method, target, data in flow_requests(index, r, start_date):
+                    if method == "GET" or target == "start":
+                        path = "/enrollments/quick/"
+                    else:
+                        path = f"/enrollments/quick/{token}/{target}/"
+                    if step == "submit":
+                        data = {**data, "idempotency_token": token}
+                    t0 = time.perf_counter()
+                    if method == "GET":
+                        resp = c.get(path)
+                    else:
+                        resp = c.post(path, data=data, headers=headers)
+                    record(step, t0, resp)
+                    if target == "start":
+                        match = TOKEN_RE.search(resp.text)
+                        token = match.group(1) if match else "missing"
+
+    def record(name: str, t0: float, resp) -> None:
+        elapsed = (time.perf_counter() - t0) * 1000
+        with lock:
+            timings[name].append(elapsed)
+            if resp.status_code != 200:
+                errors.append(f"{name}: {resp.status_code}")
+
+    threads = [threading.Thread(target=agent, args=(i,)) for i in range(args.agents)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return timings, errors, time.perf_counter() - t0
+
+
+if __name__ == "__main__":
+    main()
