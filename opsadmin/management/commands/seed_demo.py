@@ -86,6 +86,15 @@ UTILITIES = [
 # A zip served by two TDSPs, so the utility choice appears in Quick Enrollment.
 SHARED_ZIPS = {"77494": ["centerpoint", "tnmp"]}
 
+# Demo TDU delivery charges: $/month, ¢/kWh (illustrative, not a tariff).
+DEMO_TDU_CHARGES = {
+    "oncor": ("4.23", "5.5833"),
+    "centerpoint": ("4.39", "5.5200"),
+    "aep-central": ("4.79", "5.6700"),
+    "aep-north": ("3.24", "5.3200"),
+    "tnmp": ("7.85", "6.2300"),
+}
+
 PLANS = [
     # code, name, web, term, energy ¢, base $, etf type, etf $
     ("SAVER12", "Saver 12", True, 12, "12.9000", "9.95", "flat", "150.00"),
@@ -128,6 +137,15 @@ class Command(BaseCommand):
                 ServiceArea.objects.get_or_create(utility=utilities[code], zip_code=zip_code)
         # TNMP still bills through the legacy token interface in the demo: no billing account numbers.
         Utility.objects.filter(code="tnmp").update(billing_system=Utility.BillingSystem.ESG_TOKEN)
+
+        # TDU delivery charges, so the products table's EFL averages include them.
+        from enrollments.models import TduCharge
+
+        for code, (monthly, cents) in DEMO_TDU_CHARGES.items():
+            TduCharge.objects.update_or_create(
+                utility=utilities[code],
+                defaults={"monthly_charge": Decimal(monthly), "per_kwh_cents": Decimal(cents)},
+            )
 
         residential, _ = CustomerType.objects.get_or_create(
             code="residential", defaults={"name": "Residential"}
