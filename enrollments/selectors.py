@@ -64,8 +64,9 @@ class ProductRow:
 
 def product_rows(
     *, utility: Utility, customer_type: CustomerType, channel: str
-) -> tuple[list[int], list[ProductRow]]:
-    """The products table: each plan with its average price at the state's usage tiers."""
+) -> tuple[list[int], list[ProductRow], bool]:
+    """The products table: each plan with its average price at the state's usage tiers,
+    and whether the utility's TDU charges are on file (else the averages leave them out)."""
     tiers = usage_tiers(utility.state)
     tdu = TduCharge.objects.filter(utility=utility).first()
     rows = [
@@ -75,7 +76,7 @@ def product_rows(
         )
         for plan in plans_available(utility=utility, customer_type=customer_type, channel=channel)
     ]
-    return tiers, rows
+    return tiers, rows, tdu is not None
 
 
 def promo_code_for(code: str) -> PromoCode | None:

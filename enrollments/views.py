@@ -136,7 +136,10 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
                 (u for u in ctx.get("utilities", ()) if u.code == data["utility"]), None
             ) or Utility.objects.get(code=data["utility"])
             ctype = CustomerType.objects.get(code=data["customer_type"])
-            tiers, rows = product_rows(utility=utility, customer_type=ctype, channel=flow.channel)
+            tiers, rows, tdu_on_file = product_rows(
+                utility=utility, customer_type=ctype, channel=flow.channel
+            )
+            ctx["tdu_missing"] = not tdu_on_file
             ctx.update(
                 tiers=tiers,
                 rows=rows,

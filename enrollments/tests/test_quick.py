@@ -459,3 +459,32 @@ def test_signed_contract_consent_needs_a_file(agent_client, catalogue):
     assert enrollment.consent_method.code == "signed_contract"
     assert enrollment.signed_contract.name.endswith(".pdf")
     assert enrollment.signed_contract.read() == b"%PDF-1.4 signed"
+
+
+@pytest.mark.django_db
+def test_going_back_to_details_keeps_what_was_typed(agent_client, catalogue):
+    draft = run_to_review(agent_client)
+    page = agent_client.get(
+        reverse("enrollments:quick_page", kwargs={"token": draft.token}), {"step": "details"}
+    )
+    body = page.content.decode()
+    assert 'value="Maria"' in body and f'value="{CNP_ESIID}"' in body
+    assert "123456789" not in body  # the SSN is never shown back
+    assert "SSN and date of birth are on file" in body
+    # Re-submit with a corrected city and no SSN typed: the SSN on file is kept.
+    resp = step(agent_client, draft, "details", details(city="Katy", ssn="", date_of_birth=""))
+    assert resp.status_code == 303, resp.content.decode()[:2000]
+    draft.refresh_from_db()
+    assert draft.data["city"] == "Katy" and draft.step == "review"
+    from enrollments.flow import draft_secret
+
+    assert draft_secret(draft)["ssn"] == "123456789"
+
+
+@pytest.mark.django_db
+def test_products_warn_when_tdu_charges_are_missing(agent_client, catalogue):
+    _, draft = start(agent_client, zip_code="77494")
+    resp = step(
+        agent_client, draft, "options", {"utility": "tnmp", "consent_method": "phone"}, htmx=True
+    )
+    assert "TNMP's TDU delivery charges are not on file" in resp.content.decode()
