@@ -226,6 +226,7 @@ def main() -> None:
             t, n_ours = timed(ours, ours_path, first_id)
             ours_times.append(t)
         assert n_ours == n_base == args.rows
+        size_mb = os.path.getsize(ours_path) / 1e6
         # The two files hold the same values.
         a = load_workbook(ours_path, read_only=True).active
         b = load_workbook(base_path, read_only=True).active
@@ -245,7 +246,6 @@ def main() -> None:
         transaction.set_rollback(True)
 
     best_ours, best_base = min(ours_times), min(base_times)
-    size_mb = os.path.getsize(ours_path) / 1e6
     print(f"rows:            {args.rows}")
     print(
         f"ours:            {best_ours:.2f}s  ({args.rows / best_ours:,.0f} rows/s), peak {ours_peak / 1e6:.1f} MB"
