@@ -155,7 +155,7 @@ def test_products_table_with_average_prices(agent_client, catalogue, django_asse
     assert "Saver 12" in body and "Fixed Rate 24" in body and "Commercial Fixed 36" not in body
     # SAVER12 at CenterPoint: 21.3 / 19.8 / 19.1 (test_pricing hand computations)
     saver = body.split("Saver 12")[1].split("</tr>")[0]
-    assert ["21.3¢", "19.8¢", "19.1¢"] == [c for c in ("21.3¢", "19.8¢", "19.1¢") if c in saver]
+    assert [c for c in ("21.3¢", "19.8¢", "19.1¢") if c in saver] == ["21.3¢", "19.8¢", "19.1¢"]
     assert "Avg. price at 500 kWh" in body and "Avg. price at 2000 kWh" in body
     assert "$150.00" in saver and "12 mo" in saver
     # The full page GET of the products step too.
