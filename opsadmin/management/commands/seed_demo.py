@@ -253,6 +253,91 @@ class Command(BaseCommand):
                 "billing_account_number": "BA-1008901023",
             },
         )
+        self._drops(utilities)
+        self._programs(utilities, residential)
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         for username, pw in logins:
             self.stdout.write(f"  login {username} / {pw}")
+
+    def _drops(self, utilities):
+        """Drop codes: CenterPoint offers a choice, Oncor sends one code, TNMP none (seed 000)."""
+        from drops.models import DropCode, DropSettings
+
+        codes = {
+            "centerpoint": [
+                ("CR", "Customer requested", True),
+                ("MO", "Moving out of the area", True),
+                ("PR", "Found a better price", True),
+            ],
+            "oncor": [
+                ("CR", "Customer requested", True),
+                ("NP", "Non-payment (REP initiated)", False),
+            ],
+        }
+        for utility_code, rows in codes.items():
+            for code, description, in_myaccount in rows:
+                DropCode.objects.update_or_create(
+                    utility=utilities[utility_code],
+                    code=code,
+                    defaults={
+                        "description": description,
+                        "outbound": True,
+                        "available_in_myaccount": in_myaccount,
+                    },
+                )
+        # Retention gets 24 hours on CenterPoint drops; others are released automatically.
+        DropSettings.objects.update_or_create(
+            utility=utilities["centerpoint"],
+            defaults={"hold_hours": 24, "customer_may_cancel_during_hold": True},
+        )
+
+    def _programs(self, utilities, residential):
+        """A bring-your-own thermostat program on the DERMS simulator (seeds 001/003)."""
+        from programs.models import (
+            ControllableAssetType,
+            DeviceSpecification,
+            EntityGroup,
+            HeadEndSystem,
+            Program,
+            ProgramType,
+            RateClass,
+        )
+
+        ptype, _ = ProgramType.objects.update_or_create(
+            code="bdr",
+            defaults={
+                "name": "Behavioral demand response",
+                "allows_opt_out": True,
+                "allows_unavailability": True,
+            },
+        )
+        head_end, _ = HeadEndSystem.objects.get_or_create(
+            code="derms", defaults={"name": "DERMS head end"}
+        )
+        thermostat, _ = ControllableAssetType.objects.get_or_create(
+            code="thermostat", defaults={"name": "Smart thermostat"}
+        )
+        battery, _ = ControllableAssetType.objects.get_or_create(
+            code="battery", defaults={"name": "Home battery"}
+        )
+        DeviceSpecification.objects.get_or_create(
+            code="ecobee-3",
+            defaults={"asset_type": thermostat, "manufacturer": "Ecobee", "model_name": "3 Lite"},
+        )
+        RateClass.objects.get_or_create(code="res", defaults={"name": "Residential"})
+        program, _ = Program.objects.update_or_create(
+            code="smart-stat",
+            defaults={
+                "name": "Smart Thermostat Rewards",
+                "program_type": ptype,
+                "head_end": head_end,
+                "description": "Let us nudge your thermostat a few degrees during grid peaks; "
+                "earn a bill credit each summer.",
+            },
+        )
+        program.asset_types.set([thermostat, battery])
+        program.customer_types.set([residential])
+        program.utilities.set(utilities.values())
+        EntityGroup.objects.get_or_create(
+            code="smart-stat-all", defaults={"name": "All devices", "program": program}
+        )
