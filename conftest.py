@@ -34,6 +34,28 @@ def wait_for_http(url: str, timeout: float = 20.0) -> None:
     raise RuntimeError(f"{url} did not come up in {timeout}s")
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "otp: enforce staff two-factor (TOTP) as in production (see otp_enforcement)"
+    )
+
+
+@pytest.fixture(autouse=True)
+def otp_enforcement(request, settings):
+    """Staff two-factor is enforced only in tests marked ``@pytest.mark.otp``.
+
+    In production Ops and Admin (``OTP_REQUIRED_GROUPS``) must verify a TOTP code after the
+    password before any staff page. Most tests log staff in with ``client.force_login`` (or
+    the login form in a browser) and test something else; for them this fixture empties
+    ``OTP_REQUIRED_GROUPS``, which has the same effect as a session already OTP-verified.
+    Tests marked ``otp`` keep the production setting and prove the enforcement
+    (``tests/test_security_otp.py``); tests of settings read the default from the module.
+    """
+    if request.node.get_closest_marker("otp") is None:
+        settings.OTP_REQUIRED_GROUPS = []
+    yield
+
+
 @pytest.fixture(scope="session")
 def simulators_server():
     """The simulators process (``python -m simulators``) on a free loopback port."""

@@ -116,6 +116,10 @@ INSTALLED_APPS = [
     "django_tomselect",
     "csp",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "pgtrigger",
+    "pghistory",
     "ninja",  # Enrollment API docs page: swagger-ui served from the package (no CDN)
     "opsadmin",
     "billing",
@@ -138,12 +142,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # audit trail: who changed what (the acting user and URL go with each history event)
+    "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_tomselect.middleware.TomSelectMiddleware",
     "opsadmin.middleware.IdleTimeoutMiddleware",
+    # staff in OTP_REQUIRED_GROUPS verify a TOTP code (or enroll) before any staff page
+    "opsadmin.otp.OTPRequiredMiddleware",
     # last, as django-axes asks: turns a locked-out login into its lockout response
     "axes.middleware.AxesMiddleware",
 ]
@@ -161,6 +170,10 @@ AXES_LOCKOUT_TEMPLATE = "opsadmin/locked_out.html"
 AXES_VERBOSE = False
 # Staff sessions end on idle (seconds without a request) as well as after a working day.
 STAFF_IDLE_TIMEOUT = env.int("STAFF_IDLE_TIMEOUT", default=30 * 60)
+# Staff groups that must pass TOTP two-factor after the password (add "Agent" to require it
+# of agents too). The test suite's autouse fixture empties it unless a test is marked otp.
+OTP_REQUIRED_GROUPS = env.list("OTP_REQUIRED_GROUPS", default=["Ops", "Admin"])
+OTP_TOTP_ISSUER = "OpsAdmin"
 
 ROOT_URLCONF = "opsadmin.urls"
 WSGI_APPLICATION = "opsadmin.wsgi.application"

@@ -9,6 +9,7 @@ from opsadmin.views import StaffLoginView
 urlpatterns = [
     path("login/", StaffLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
+    path("otp/", include("opsadmin.otp_urls")),
     path("django-admin/", admin.site.urls),
     path("", include("opsadmin.core_urls")),
     path("enrollments/", include("enrollments.urls")),
