@@ -167,6 +167,10 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
         ctx.update(_review_context(flow, draft, bound))
     elif view_step == "done" and draft is not None:
         ctx["enrollment"] = draft.enrollment
+    ctx["unfinished"] = [
+        {"draft": d, "url": _url(flow, "page", d), "label": flows.STEP_LABELS[d.step]}
+        for d in bound.get("unfinished", ())
+    ]
     focus = {
         "search": "search_form",
         "options": "options_form",
@@ -255,7 +259,16 @@ def _start(request, flow: Flow, *, customer: Customer | None = None):
             code = request.GET.get("affiliate") or request.GET.get("campaign") or ""
             if AFFILIATE_RE.fullmatch(code):
                 request.session["signup_affiliate"] = code
-        return _render(request, flow, None, "search")
+        unfinished = []
+        if flow is QUICK:  # what this agent left half-way: nothing typed is lost
+            unfinished = list(
+                EnrollmentDraft.objects.filter(
+                    channel=flow.channel, created_by=request.user, enrollment__isnull=True
+                )
+                .exclude(step="search")
+                .order_by("-updated_at")[:5]
+            )
+        return _render(request, flow, None, "search", unfinished=unfinished)
     form = SearchForm(request.POST, channel=flow.channel)
     if not form.is_valid():
         return _invalid(request, flow, None, "search", search_form=form)

@@ -488,3 +488,17 @@ def test_products_warn_when_tdu_charges_are_missing(agent_client, catalogue):
         agent_client, draft, "options", {"utility": "tnmp", "consent_method": "phone"}, htmx=True
     )
     assert "TNMP's TDU delivery charges are not on file" in resp.content.decode()
+
+
+@pytest.mark.django_db
+def test_unfinished_drafts_listed_for_their_agent_only(client, agent_client, catalogue):
+    from enrollments.tests.factories import make_staff
+
+    _, draft = start(agent_client)
+    step(agent_client, draft, "options", {"utility": "centerpoint", "consent_method": "phone"})
+    body = agent_client.get(reverse("enrollments:quick_start")).content.decode()
+    assert "Your unfinished enrollments" in body
+    assert f"/enrollments/quick/{draft.token}/" in body
+    client.force_login(make_staff("agent3", "Agent"))
+    body = client.get(reverse("enrollments:quick_start")).content.decode()
+    assert "Your unfinished enrollments" not in body and str(draft.token) not in body
