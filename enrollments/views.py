@@ -14,7 +14,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import push_url
 
 from enrollments import flow as flows
 from enrollments.forms import DatesForm, DetailsForm, OptionsForm, ReviewForm, SearchForm
@@ -504,8 +504,8 @@ def quick_another(request, token: UUID):
     draft.data = {**keep, "attached": True}
     draft.save(update_fields=["data"])
     url = _url(QUICK, "page", draft)
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
+    if request.htmx:  # swap in the new draft's first step; the address bar follows
+        return push_url(_render(request, QUICK, draft, draft.step), url)
     return HttpResponseRedirect(url, status=303)
 
 

@@ -336,6 +336,13 @@ def test_enroll_another_account_for_this_customer(
     with django_capture_on_commit_callbacks(execute=True):
         submit(agent_client, draft)
     first = Enrollment.objects.get()
+    hx = agent_client.post(
+        reverse("enrollments:quick_another", kwargs={"token": draft.token}), **HX
+    )
+    assert hx.status_code == 200
+    assert "Enrolling another account for existing customer" in hx.content.decode()
+    htmx_draft = EnrollmentDraft.objects.order_by("-pk").first()
+    assert hx["HX-Push-Url"] == f"/enrollments/quick/{htmx_draft.token}/"
     resp = agent_client.post(reverse("enrollments:quick_another", kwargs={"token": draft.token}))
     assert resp.status_code == 303
     again = EnrollmentDraft.objects.order_by("-pk").first()
