@@ -258,3 +258,22 @@ def test_consent_methods_seeded():
         ("signed_contract", "Signed Contract", True),
         ("web", "Web", False),
     ]
+
+
+@pytest.mark.django_db
+def test_proof_of_authorization_partial(agent_client, agent, catalogue, rf):
+    from django.template.loader import render_to_string
+
+    from enrollments.tests.test_quick import run_to_review, submit
+
+    draft = run_to_review(agent_client)
+    submit(agent_client, draft)
+    enrollment = Enrollment.objects.get()
+    request = rf.get("/enrollments/1/")
+    request.user = agent
+    html = render_to_string(
+        "enrollments/_proof_of_authorization.html", {"enrollment": enrollment}, request=request
+    )
+    assert "<dd>Phone</dd>" in html and "<dd>agent1</dd>" in html
+    assert "EFL, TOS, YRAC, RESCISSION" in html
+    assert "Cancel within rescission window" in html
