@@ -8,7 +8,7 @@ import logging
 
 from billing.adapters.esg import ProspectAck, ProspectStatus, esg_client
 from billing.registry import PROSPECT_ACKNOWLEDGED, PROSPECT_STATUS, register_handler
-from enrollments.models import Enrollment
+from enrollments.models import Customer, Enrollment
 from enrollments.services import enrollment_transition
 from opsadmin.errors import IntegrationError
 
@@ -24,6 +24,8 @@ def on_prospect_acknowledged(*, subject_type: str, subject_id: int, ack: Prospec
     enrollment = Enrollment.objects.filter(pk=subject_id).first()
     if enrollment is None:
         return
+    # The billing system has the customer now: keep only the SSN's last 4 (PUCT 25.472).
+    Customer.objects.filter(pk=enrollment.customer_id).exclude(ssn="").update(ssn="")
     if enrollment.status != Enrollment.Status.SUBMITTED:
         # Cancelled or rescinded while the request was in flight: keep the id, no transition.
         Enrollment.objects.filter(pk=subject_id, esg_prospect_id="").update(
