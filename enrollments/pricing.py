@@ -22,6 +22,17 @@ def average_price_cents(
     """
     if kwh <= 0:
         raise ValueError("kwh must be positive")
+    cents = month_cost_cents(plan, tdu, Decimal(kwh), promo=promo)
+    return (cents / Decimal(kwh)).quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+def month_cost_cents(
+    plan: Plan, tdu: TduCharge | None, kwh: Decimal, *, promo: PromoCode | None = None
+) -> Decimal:
+    """What one month of ``kwh`` costs in cents, unrounded (the charges of
+    :func:`average_price_cents`; also used to price a person's own months)."""
+    if kwh < 0:
+        raise ValueError("kwh must not be negative")
     usage = Decimal(kwh)
     energy = plan.energy_charge_cents
     if promo is not None and promo.benefit == PromoCode.Benefit.CENTS_OFF:
@@ -32,12 +43,12 @@ def average_price_cents(
     if (
         plan.bill_credit
         and plan.bill_credit_min_kwh is not None
-        and kwh >= plan.bill_credit_min_kwh
+        and usage >= plan.bill_credit_min_kwh
     ):
         cents -= plan.bill_credit * 100
     if promo is not None and promo.benefit == PromoCode.Benefit.BILL_CREDIT:
         cents -= promo.amount * 100
-    return (cents / usage).quantize(TENTH, rounding=ROUND_HALF_UP)
+    return cents
 
 
 def usage_tiers(state: str) -> list[int]:

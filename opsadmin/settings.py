@@ -336,10 +336,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "usage.smt_refresh_all",
         "schedule": crontab(hour=13, minute=30),
     },
+    # authorizations: ask SMT about pending data-sharing agreements whose check is due (the
+    # shopper's status page also triggers checks while open), pulling history on approval.
+    "authorizations-check-pending": {"task": "authorizations.check_pending", "schedule": 30.0},
+    # authorizations: reminders while pending, time-outs, renewal prompts before an agreement
+    # lapses, local expiry, and the daily usage refresh of approved agreements.
+    "authorizations-maintain": {"task": "authorizations.maintain", "schedule": 3600.0},
 }
 # How long a worker's claim on an outbox row lasts before the sweeper may hand it to another
 # worker: longer than the ESG client's worst-case call.
 BILLING_SEND_LEASE_SECONDS = env.int("BILLING_SEND_LEASE_SECONDS", default=60)
+# Rows one outbox task claims and sends, and the concurrent HTTP calls it makes (threads).
+BILLING_SEND_BATCH = env.int("BILLING_SEND_BATCH", default=50)
+BILLING_SEND_THREADS = env.int("BILLING_SEND_THREADS", default=16)
 
 # --- outside systems ---------------------------------------------------------------------
 SIMULATORS_URL = env.str("SIMULATORS_URL", default="http://127.0.0.1:8100")

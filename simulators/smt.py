@@ -55,6 +55,7 @@ STATE = State()
 def reset() -> None:
     global STATE
     STATE = State()
+    reset_agreements()  # the agreements section below
 
 
 def _count(name: str) -> None:
@@ -334,4 +335,220 @@ routes = [
     Route("/v2/dailyreads/", daily_reads, methods=["POST"]),
     Route("/v2/monthlybillingInformation/", monthly_reads, methods=["POST"]),
     Route("/_sim/{what}", sim_control, methods=["GET", "POST"]),
+]
+
+
+# =============================================================================================
+# Data-sharing agreements (CSP consent; texas-market.md 1.3), added for authorizations/.
+#
+# - ``POST /v2/NewAgreement/`` with the common body plus ``customerEmail``,
+#   ``agreementDuration`` (months, 1..36), ``customerLanguagePreference`` (ENGLISH|SPANISH)
+#   and ``customerMeterList`` ``[{ESIID, meterNumber, PUCTRORNumber}]`` ->
+#   ``{"trans_id","agreementNumber","statusCode":"0","statusReason"}``; SMT would now email
+#   the customer.
+# - ``POST /v2/myagreements/`` (optional ``agreementNumber``) -> ``{"agreements": [{
+#   "agreementNumber","status","customerEmail","customerMeterList","startDate","endDate"}]}``
+#   with status PENDING, ACTIVE, DECLINED, EXPIRED or TERMINATED.
+# - ``POST /v2/Terminateagreement/`` ``{"agreementNumber"}``.
+# The "customer" answers after ``approve_after_s`` seconds: approve (default), decline, or
+# never (the request just sits pending); per-ESIID outcomes override the default. An approved
+# agreement runs ``agreementDuration`` months from the approval day (or ``end_in_days`` when
+# set), and is EXPIRED after its end date (simulated ``today``) or when expired on purpose.
+# Controls under ``/_sim/agreements/``: ``config``, ``expire``, ``list``.
+# Faults (``/_faults`` system ``smt``) apply to these paths like to every /smt/ path.
+# =============================================================================================
+
+
+class AgreementState:
+    def __init__(self) -> None:
+        self.approve_after_s = 2.0
+        self.outcome = "approve"  # approve | decline | never
+        self.outcomes: dict[str, str] = {}  # ESIID -> outcome
+        self.end_in_days: int | None = None
+        self.agreements: dict[str, dict] = {}
+        self.seq = 0
+
+
+AGREEMENTS = AgreementState()
+
+
+def reset_agreements() -> None:
+    global AGREEMENTS
+    AGREEMENTS = AgreementState()
+
+
+def _add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    for dd in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, dd)
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def _agreement_view(a: dict) -> dict:
+    """The agreement as SMT reports it now (the customer's answer arrives after the delay)."""
+    now = time.time()
+    status = "PENDING"
+    start = end = None
+    if a["terminated_at"] is not None:
+        status = "TERMINATED"
+    elif a["outcome"] != "never" and now >= a["answer_at"]:
+        if a["outcome"] == "decline":
+            status = "DECLINED"
+        else:
+            approved = datetime.fromtimestamp(a["answer_at"], CHICAGO).date()
+            start = approved
+            end = (
+                approved + timedelta(days=a["end_in_days"])
+                if a["end_in_days"] is not None
+                else _add_months(approved, a["months"]) - timedelta(days=1)
+            )
+            status = "EXPIRED" if a["expired"] or today() > end else "ACTIVE"
+    return {
+        "agreementNumber": a["number"],
+        "status": status,
+        "customerEmail": a["email"],
+        "customerLanguagePreference": a["language"],
+        "agreementDuration": str(a["months"]),
+        "customerMeterList": a["meters"],
+        "startDate": start.strftime("%m/%d/%Y") if start else "",
+        "endDate": end.strftime("%m/%d/%Y") if end else "",
+        # not in SMT's answer: lets benches measure from the moment of approval
+        "answeredAtEpoch": a["answer_at"] if status != "PENDING" else None,
+    }
+
+
+async def _agreement_call(request: Request, name: str):
+    _count(name)
+    user, problem = _caller(request)
+    if problem:
+        return problem
+    try:
+        body = await request.json()
+    except ValueError:
+        return _error("Body must be JSON.", 400)
+    if not isinstance(body, dict):
+        return _error("Body must be a JSON object.", 400)
+    if body.get("requestorID") != user:
+        return _error("requestorID must match the authenticated service ID.", 403)
+    if not DUNS_RE.match(str(body.get("requesterAuthenticationID", ""))):
+        return JSONResponse({"errorCode": "3", "errorMessage": "Invalid requesterAuthenticationID"})
+    return body
+
+
+async def new_agreement(request: Request) -> JSONResponse:
+    body = await _agreement_call(request, "NewAgreement")
+    if isinstance(body, JSONResponse):
+        return body
+    email = str(body.get("customerEmail") or "")
+    if "@" not in email:
+        return JSONResponse({"errorCode": "5", "errorMessage": "Invalid customerEmail"})
+    try:
+        months = int(body.get("agreementDuration"))
+    except (TypeError, ValueError):
+        months = 0
+    if not 1 <= months <= 36:
+        return JSONResponse({"errorCode": "6", "errorMessage": "Invalid agreementDuration"})
+    language = str(body.get("customerLanguagePreference") or "")
+    if language not in ("ENGLISH", "SPANISH"):
+        return JSONResponse(
+            {"errorCode": "7", "errorMessage": "Invalid customerLanguagePreference"}
+        )
+    meters = body.get("customerMeterList")
+    if not isinstance(meters, list) or not meters:
+        return JSONResponse({"errorCode": "8", "errorMessage": "customerMeterList is required"})
+    for meter in meters:
+        if not isinstance(meter, dict) or not ESIID_RE.match(str(meter.get("ESIID", ""))):
+            return JSONResponse({"errorCode": "2", "errorMessage": "Invalid ESIID"})
+        if not str(meter.get("meterNumber") or "").strip():
+            return JSONResponse({"errorCode": "9", "errorMessage": "Invalid meterNumber"})
+    AGREEMENTS.seq += 1
+    number = f"AG{AGREEMENTS.seq:08d}"
+    esiid = str(meters[0]["ESIID"])
+    AGREEMENTS.agreements[number] = {
+        "number": number,
+        "email": email,
+        "language": language,
+        "months": months,
+        "meters": [
+            {"ESIID": str(m["ESIID"]), "meterNumber": str(m["meterNumber"])} for m in meters
+        ],
+        "outcome": AGREEMENTS.outcomes.get(esiid, AGREEMENTS.outcome),
+        "answer_at": time.time() + AGREEMENTS.approve_after_s,
+        "end_in_days": AGREEMENTS.end_in_days,
+        "expired": False,
+        "terminated_at": None,
+    }
+    return JSONResponse(
+        {
+            "trans_id": body.get("trans_id"),
+            "agreementNumber": number,
+            "statusCode": "0",
+            "statusReason": "Agreement request submitted; the customer was emailed.",
+        }
+    )
+
+
+async def my_agreements(request: Request) -> JSONResponse:
+    body = await _agreement_call(request, "myagreements")
+    if isinstance(body, JSONResponse):
+        return body
+    wanted = body.get("agreementNumber")
+    items = [
+        _agreement_view(a) for n, a in AGREEMENTS.agreements.items() if wanted in (None, "", n)
+    ]
+    return JSONResponse({"trans_id": body.get("trans_id"), "agreements": items})
+
+
+async def terminate_agreement(request: Request) -> JSONResponse:
+    body = await _agreement_call(request, "Terminateagreement")
+    if isinstance(body, JSONResponse):
+        return body
+    agreement = AGREEMENTS.agreements.get(str(body.get("agreementNumber") or ""))
+    if agreement is None:
+        return JSONResponse({"errorCode": "10", "errorMessage": "Unknown agreementNumber"})
+    if agreement["terminated_at"] is None:
+        agreement["terminated_at"] = time.time()
+    return JSONResponse(
+        {"trans_id": body.get("trans_id"), "statusCode": "0", "statusReason": "Terminated"}
+    )
+
+
+async def agreements_control(request: Request) -> JSONResponse:
+    """``config`` {approve_after_s, outcome, outcomes: {ESIID: outcome}, end_in_days},
+    ``expire`` {agreementNumber}, ``list`` (every agreement as SMT reports it)."""
+    what = request.path_params["what"]
+    if what == "list":
+        return JSONResponse(
+            {"agreements": [_agreement_view(a) for a in AGREEMENTS.agreements.values()]}
+        )
+    body = await request.json()
+    if what == "config":
+        if "approve_after_s" in body:
+            AGREEMENTS.approve_after_s = float(body["approve_after_s"])
+        if "outcome" in body:
+            AGREEMENTS.outcome = str(body["outcome"])
+        for esiid, outcome in (body.get("outcomes") or {}).items():
+            AGREEMENTS.outcomes[str(esiid)] = str(outcome)
+        if "end_in_days" in body:
+            value = body["end_in_days"]
+            AGREEMENTS.end_in_days = None if value is None else int(value)
+    elif what == "expire":
+        agreement = AGREEMENTS.agreements.get(str(body.get("agreementNumber")))
+        if agreement is None:
+            return _error("unknown agreement", 404)
+        agreement["expired"] = True
+    else:
+        return _error("unknown control", 404)
+    return JSONResponse({"ok": True})
+
+
+routes += [
+    Route("/v2/NewAgreement/", new_agreement, methods=["POST"]),
+    Route("/v2/myagreements/", my_agreements, methods=["POST"]),
+    Route("/v2/Terminateagreement/", terminate_agreement, methods=["POST"]),
+    Route("/_sim/agreements/{what}", agreements_control, methods=["GET", "POST"]),
 ]

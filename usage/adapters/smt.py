@@ -413,6 +413,50 @@ class SmtClient:
                 raise PermanentIntegrationError("SMT sent a malformed monthly read") from exc
         return out
 
+    # --- data-sharing agreements (added for authorizations/; see the end of the module) --
+    def agreement_create(
+        self,
+        *,
+        esiid: str,
+        meter_number: str,
+        email: str,
+        language: str,
+        duration_months: int,
+        puct_ror_number: str = "",
+    ) -> str:
+        """``/v2/NewAgreement/``: SMT emails the customer, who approves or declines there.
+
+        Returns SMT's agreement number. ``language`` is ``en``/``es``. Not idempotent (SMT's
+        ``trans_id`` is no idempotency key): the caller records the number before retrying.
+        """
+        body = self._call(
+            "/v2/NewAgreement/",
+            {
+                "customerEmail": email,
+                "agreementDuration": str(int(duration_months)),
+                "customerLanguagePreference": "SPANISH" if language == "es" else "ENGLISH",
+                "customerMeterList": [
+                    {"ESIID": esiid, "meterNumber": meter_number, "PUCTRORNumber": puct_ror_number}
+                ],
+            },
+        )
+        number = (body or {}).get("agreementNumber")
+        if not number:
+            raise PermanentIntegrationError("SMT accepted the agreement without a number")
+        return str(number)
+
+    def agreement_get(self, *, number: str) -> Agreement:
+        """``/v2/myagreements/`` narrowed to one agreement number."""
+        body = self._call("/v2/myagreements/", {"agreementNumber": number})
+        for item in (body or {}).get("agreements") or []:
+            if isinstance(item, dict) and str(item.get("agreementNumber")) == number:
+                return _agreement_from(item)
+        raise PermanentIntegrationError(f"SMT does not know agreement {number}")
+
+    def agreement_terminate(self, *, number: str) -> None:
+        """``/v2/Terminateagreement/``: stop sharing now (the customer withdrew consent)."""
+        self._call("/v2/Terminateagreement/", {"agreementNumber": number})
+
 
 def smt_config() -> SmtConfig | None:
     """The SMT configuration from Third Party Providers; None when SMT is not enabled."""
@@ -438,3 +482,65 @@ def smt_client() -> SmtClient:
     if config is None:
         raise PermanentIntegrationError("Smart Meter Texas is not enabled.")
     return SmtClient(config)
+
+
+# --- data-sharing agreements (CSP consent; texas-market.md 1.3) -----------------------------
+# Added for authorizations/: a shopper or a prospect is not yet our customer, so we read
+# their usage only under an SMT agreement that they approve from SMT's email. The existing
+# methods above are unchanged.
+
+AGREEMENT_STATUSES = ("PENDING", "ACTIVE", "DECLINED", "EXPIRED", "TERMINATED")
+
+
+@dataclass(frozen=True)
+class Agreement:
+    number: str
+    status: str  # one of AGREEMENT_STATUSES
+    esiids: tuple[str, ...]
+    start: date | None
+    end: date | None  # last day SMT will share data under this agreement
+
+
+class SmtAgreementPort(Protocol):
+    def agreement_create(
+        self,
+        *,
+        esiid: str,
+        meter_number: str,
+        email: str,
+        language: str,
+        duration_months: int,
+        puct_ror_number: str = "",
+    ) -> str: ...
+
+    def agreement_get(self, *, number: str) -> Agreement: ...
+
+    def agreement_terminate(self, *, number: str) -> None: ...
+
+
+def _optional_date(text) -> date | None:
+    if text in (None, ""):
+        return None
+    try:
+        return _parse_date(str(text))
+    except ValueError as exc:
+        raise PermanentIntegrationError(f"SMT sent an unreadable date {text!r}") from exc
+
+
+def _agreement_from(item: dict) -> Agreement:
+    try:
+        number = str(item["agreementNumber"])
+        status = str(item["status"]).upper()
+    except (KeyError, TypeError) as exc:
+        raise PermanentIntegrationError("SMT sent a malformed agreement") from exc
+    if status not in AGREEMENT_STATUSES:
+        raise PermanentIntegrationError(f"SMT sent an unknown agreement status {status!r}")
+    meters = item.get("customerMeterList") or []
+    esiids = tuple(str(m.get("ESIID", "")) for m in meters if isinstance(m, dict))
+    return Agreement(
+        number=number,
+        status=status,
+        esiids=esiids,
+        start=_optional_date(item.get("startDate")),
+        end=_optional_date(item.get("endDate")),
+    )

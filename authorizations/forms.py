@@ -1,0 +1,114 @@
+"""What a person or an agent types to authorize, upload or enter usage."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django import forms
+
+from authorizations.models import UsageAuthorization
+from authorizations.parsers import MAX_CSV_BYTES, MAX_XML_BYTES
+from opsadmin.models import CustomerType
+
+
+class AuthorizeForm(forms.Form):
+    """The fewest fields SMT needs for an agreement: ESIID, meter number, email, language."""
+
+    esiid = forms.RegexField(
+        label="ESIID",
+        regex=r"^10\d{15}(\d{5})?$",
+        max_length=22,
+        help_text="17 or 22 digits starting with 10, printed on your electricity bill.",
+        error_messages={"invalid": "An ESIID is 17 or 22 digits starting with 10."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    meter_number = forms.CharField(
+        label="Meter number", max_length=40, help_text="Also on your bill, near the ESIID."
+    )
+    email = forms.EmailField(
+        label="Email", help_text="Smart Meter Texas sends the approval request here."
+    )
+    language = forms.ChoiceField(
+        label="Language for Smart Meter Texas's email",
+        choices=UsageAuthorization.Language.choices,
+        initial="en",
+    )
+    consent = forms.BooleanField(
+        label="I agree to share my electricity usage with Lone Star Power as explained above.",
+    )
+
+
+class StaffAuthorizeForm(AuthorizeForm):
+    customer_type = forms.ModelChoiceField(
+        label="Customer type", queryset=CustomerType.objects.filter(active=True)
+    )
+    consent = forms.BooleanField(
+        label="The caller agreed to share their usage after I read the explanation.",
+    )
+
+
+class ProspectAuthorizeForm(forms.Form):
+    email = forms.EmailField(label="Contact email for the SMT request")
+    language = forms.ChoiceField(
+        label="Language", choices=UsageAuthorization.Language.choices, initial="en"
+    )
+    consent = forms.BooleanField(
+        label="The contact agreed to share this premise's usage after hearing the explanation.",
+    )
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Kind of file",
+        choices=[
+            ("smt_csv", "Smart Meter Texas CSV export (15-minute intervals)"),
+            ("green_button", "Green Button XML"),
+        ],
+    )
+    file = forms.FileField(
+        label="File",
+        help_text=f"CSV up to {MAX_CSV_BYTES // 2**20} MB, XML up to {MAX_XML_BYTES // 2**20} MB.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("file")
+        limit = MAX_XML_BYTES if data.get("kind") == "green_button" else MAX_CSV_BYTES
+        if upload is not None and upload.size > limit:
+            # refused before reading it into memory
+            self.add_error(
+                "file",
+                f"The file is larger than {limit // 2**20} MB; nothing was stored.",
+            )
+        return data
+
+
+def last_twelve_months(today: date) -> list[date]:
+    """The 12 full calendar months before this one, oldest first."""
+    first = today.replace(day=1)
+    out = []
+    for _ in range(12):
+        first = (first - timedelta(days=1)).replace(day=1)
+        out.append(first)
+    return list(reversed(out))
+
+
+class ManualForm(forms.Form):
+    """12 monthly kWh figures, as printed on the person's bills."""
+
+    def __init__(self, *args, months: list[date], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.months = months
+        for i, month in enumerate(months):
+            self.fields[f"m{i}"] = forms.DecimalField(
+                label=f"{month:%B %Y} (kWh)",
+                min_value=Decimal("0"),
+                max_value=Decimal("10000000"),
+                max_digits=11,
+                decimal_places=3,
+                widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "any"}),
+            )
+
+    def figures(self) -> list[tuple[date, Decimal]]:
+        return [(m, self.cleaned_data[f"m{i}"]) for i, m in enumerate(self.months)]
