@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pghistory
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
@@ -14,6 +15,12 @@ from enrollments.models import Customer, Enrollment, ServiceAccount
 from opsadmin.models import Utility, zip_validator
 
 
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    model_name="DropCodeHistory",
+)
 class DropCode(models.Model):
     """A reason code for a drop (Drops > Settings > Drop Codes).
 
@@ -54,6 +61,12 @@ class DropCode(models.Model):
             )
 
 
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    model_name="DropSettingsHistory",
+)
 class DropSettings(models.Model):
     """Per-utility drop handling: the retention hold window and self-cancel option."""
 
@@ -93,6 +106,12 @@ class ChangeOfTermsNotice(models.Model):
         return f"Change of terms for {self.service_account_id} on {self.sent_on}"
 
 
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    model_name="DropRequestHistory",
+)
 class DropRequest(models.Model):
     """A customer's cancel (drop) or move-out request and where it is on its way to billing."""
 

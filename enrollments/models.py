@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator, RegexValidator
@@ -90,6 +91,12 @@ class ServiceAccount(models.Model):
         return f"{self.esiid} — {self.address_line1}, {self.city}"
 
 
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    model_name="PlanHistory",
+)
 class Plan(models.Model):
     """A product (rate plan) as shown in the products table and on the EFL."""
 
@@ -280,6 +287,14 @@ class ConsentMethod(models.Model):
         return self.name
 
 
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    model_name="EnrollmentHistory",
+    # "events" is the life-cycle log (EnrollmentEvent); field history is "history"
+    obj_field=pghistory.ObjForeignKey(related_name="history"),
+)
 class Enrollment(models.Model):
     """One premise enrolled on one plan, from any channel, and its life cycle."""
 

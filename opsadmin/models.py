@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pghistory
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -32,6 +33,12 @@ class User(AbstractUser):
         return self.kind == self.Kind.STAFF
 
 
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    model_name="SystemSetupHistory",
+)
 class SystemSetup(models.Model):
     """The one row of system-wide settings (Configuration > System Setup)."""
 
@@ -80,6 +87,14 @@ class UsageTierSet(models.Model):
         return f"{self.state}: {'/'.join(str(t) for t in self.tiers_kwh)} kWh"
 
 
+# Secrets never go into history, not even as ciphertext.
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["smt_password", "esg_api_key", "derms_api_key"],
+    model_name="ThirdPartyProviderHistory",
+)
 class ThirdPartyProvider(models.Model):
     """Smart Meter Texas connection (Configuration > Third Party Providers); one row."""
 
@@ -131,6 +146,12 @@ class ThirdPartyProvider(models.Model):
         return "Third Party Providers"
 
 
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    model_name="UtilityHistory",
+)
 class Utility(models.Model):
     """A utility (TDSP in ERCOT) with its market and billing-system relationship."""
 
@@ -205,6 +226,12 @@ class ServiceArea(models.Model):
         return f"{self.zip_code} ({self.utility})"
 
 
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    model_name="CustomerTypeHistory",
+)
 class CustomerType(models.Model):
     """Residential, Commercial, ... (Customers > Settings > Customer Types)."""
 

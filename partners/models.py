@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -22,6 +23,13 @@ class Partner(models.Model):
         return self.name
 
 
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["key_hash"],
+    model_name="PartnerApiKeyHistory",
+)
 class PartnerApiKey(models.Model):
     """One API key of one partner. Only the sha256 of the key is stored; the key is shown once.
 
