@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
     path("otp/", include("opsadmin.otp_urls")),
     path("django-admin/", admin.site.urls),
+    path("configuration/history/", include("opsadmin.security_urls")),
     path("", include("opsadmin.core_urls")),
     path("enrollments/", include("enrollments.urls")),
     path("billing/", include("billing.urls")),

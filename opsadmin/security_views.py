@@ -1,0 +1,79 @@
+"""Audit trail pages: who changed what and when on one tracked object (Admin only)."""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+from pghistory.core import event_models
+from pghistory.models import Events
+
+from opsadmin.permissions import staff_required
+
+ADMIN_GROUP = "Admin"
+
+
+def is_admin(user) -> bool:
+    return user.is_superuser or user.groups.filter(name=ADMIN_GROUP).exists()
+
+
+def tracked_model(app_label: str, model_name: str):
+    """The model named in the URL, if the audit trail tracks it; else 404."""
+    try:
+        model = apps.get_model(app_label, model_name)
+    except LookupError as exc:
+        raise Http404("No such model.") from exc
+    if not event_models(tracks_model=model):
+        raise Http404("This model has no history.")
+    return model
+
+
+def object_history_rows(*, obj) -> list[dict]:
+    """The object's events, newest first, with the acting user's name resolved."""
+    events = list(Events.objects.tracks(obj).order_by("-pgh_created_at", "-pgh_id"))
+    user_ids = {
+        (e.pgh_context or {}).get("user") for e in events if (e.pgh_context or {}).get("user")
+    }
+    users = {
+        str(u.pk): u.get_username()
+        for u in get_user_model().objects.filter(pk__in=[int(i) for i in user_ids])
+    }
+    rows = []
+    for e in events:
+        context = e.pgh_context or {}
+        actor = users.get(str(context.get("user")), "") if context.get("user") else ""
+        if e.pgh_label == "insert":
+            changes = sorted((k, None, v) for k, v in (e.pgh_data or {}).items())
+        else:
+            changes = sorted((k, old, new) for k, (old, new) in (e.pgh_diff or {}).items())
+        rows.append(
+            {
+                "at": e.pgh_created_at,
+                "label": e.pgh_label,
+                "actor": actor or "system (no signed-in user)",
+                "url": context.get("url", ""),
+                "changes": [c for c in changes if not c[0].startswith("pgh_")],
+            }
+        )
+    return rows
+
+
+@staff_required()
+def object_history(request, app_label: str, model_name: str, pk: str):
+    if not is_admin(request.user):
+        raise PermissionDenied("Only Admin may read the audit trail.")
+    model = tracked_model(app_label, model_name)
+    obj = model._default_manager.filter(pk=pk).first()
+    if obj is None:
+        raise Http404("No such object.")
+    return render(
+        request,
+        "opsadmin/security_history.html",
+        {
+            "obj": obj,
+            "model_label": model._meta.verbose_name.capitalize(),
+            "rows": object_history_rows(obj=obj),
+        },
+    )
