@@ -17,7 +17,24 @@ from opsadmin.errors import ApplicationError, PermanentIntegrationError, Transie
 logger = logging.getLogger(__name__)
 
 
-@transaction.atomic
+_INSERT_FIELDS = (
+    "kind",
+    "subject_type",
+    "subject_id",
+    "utility_code",
+    "payload",
+    "idempotency_key",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "prospect_id",
+    "prospect_status",
+    "created_at",
+    "updated_at",
+)
+
+
 def billing_request_create(
     *,
     kind: str,
@@ -29,28 +46,82 @@ def billing_request_create(
 ) -> BillingRequest:
     """Write an outbox row in the caller's transaction; it is sent after commit.
 
-    The same idempotency key returns the existing row (nothing is queued twice).
+    The same idempotency key returns the existing row (nothing is queued twice). One
+    statement (``INSERT ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING id``), so a
+    caller writing many rows in one transaction pays one round trip per row.
     """
-    request, created = BillingRequest.objects.get_or_create(
+    now = timezone.now()
+    request = BillingRequest(
+        kind=kind,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        payload=payload,
         idempotency_key=idempotency_key,
-        defaults={
-            "kind": kind,
-            "subject_type": subject_type,
-            "subject_id": subject_id,
-            "payload": payload,
-            "utility_code": utility_code,
-            "next_attempt_at": timezone.now(),
-        },
+        utility_code=utility_code,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
     )
-    if created:
-        transaction.on_commit(lambda: _enqueue(request.pk))
+    connection = transaction.get_connection()
+    meta = BillingRequest._meta
+    fields = [meta.get_field(name) for name in _INSERT_FIELDS]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values = [f.get_db_prep_save(getattr(request, f.attname), connection) for f in fields]
+    # Identifiers come from the model; every value is a bound parameter.
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({connection.ops.quote_name('idempotency_key')}) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        inserted = cursor.fetchone()
+    if inserted is None:  # the key exists (maybe written by a concurrent transaction)
+        return BillingRequest.objects.get(idempotency_key=idempotency_key)
+    request.pk = inserted[0]
+    request._state.adding = False
+    request._state.db = connection.alias
+    _enqueue_after_commit(request.pk)
     return request
 
 
-def _enqueue(request_id: int) -> None:
-    from billing.tasks import billing_request_send
+class _EnqueueAfterCommit:
+    """The one after-commit callback of a transaction: enqueues every row it wrote, in
+    batches (one Celery message per ``BILLING_SEND_BATCH`` rows instead of one per row)."""
 
-    billing_request_send.delay(request_id)
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+
+    def __call__(self) -> None:
+        billing_requests_enqueue(request_ids=self.ids)
+
+
+def _enqueue_after_commit(request_id: int) -> None:
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        # Join the callback this transaction already has. If it was registered inside a
+        # savepoint that rolls back, Django drops it and the next row registers a new one;
+        # an id whose row was rolled back is skipped by the claim (no such row).
+        for _sids, func, _robust in connection.run_on_commit:
+            if isinstance(func, _EnqueueAfterCommit):
+                func.ids.append(request_id)
+                return
+    callback = _EnqueueAfterCommit()
+    callback.ids.append(request_id)
+    transaction.on_commit(callback)
+
+
+def billing_requests_enqueue(*, request_ids: list[int]) -> int:
+    """Queue Celery tasks that send these rows, ``BILLING_SEND_BATCH`` ids per task (the
+    tasks spread over the worker processes). Returns the number of tasks queued."""
+    from billing.outbox import batch_size
+    from billing.tasks import billing_requests_send
+
+    size = batch_size()
+    ids = list(request_ids)
+    for start in range(0, len(ids), size):
+        billing_requests_send.delay(ids[start : start + size])
+    return (len(ids) + size - 1) // size
 
 
 @transaction.atomic
@@ -66,7 +137,8 @@ def billing_request_retry(*, request: BillingRequest) -> BillingRequest:
     locked.state = BillingRequest.State.QUEUED
     locked.next_attempt_at = timezone.now()
     locked.save(update_fields=["state", "next_attempt_at", "updated_at"])
-    transaction.on_commit(lambda: _enqueue(locked.pk))
+    pk = locked.pk
+    transaction.on_commit(lambda: billing_requests_enqueue(request_ids=[pk]))
     logger.info("billing.request_retry", extra={"request_id": locked.pk})
     return locked
 

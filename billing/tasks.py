@@ -7,9 +7,21 @@ from celery import shared_task
 
 # acks_late: a send is idempotent (row state + the vendor's idempotency key), so a message
 # redelivered after a lost worker is harmless.
+@shared_task(name="billing.requests_send", acks_late=True, ignore_result=True)
+def billing_requests_send(request_ids: list[int]) -> dict[str, int]:
+    """Send a batch of outbox rows (those still due) to the billing system, concurrently."""
+    from billing import outbox
+
+    results = outbox.send_batch(ids=request_ids)
+    counts: dict[str, int] = {}
+    for outcome in results.values():
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
 @shared_task(name="billing.request_send", acks_late=True, ignore_result=True)
 def billing_request_send(request_id: int) -> str:
-    """Send one outbox row to the billing system."""
+    """Send one outbox row to the billing system (kept for messages already queued)."""
     from billing import outbox
 
     return outbox.send(request_id)
@@ -17,12 +29,13 @@ def billing_request_send(request_id: int) -> str:
 
 @shared_task(name="billing.outbox_sweep")
 def billing_outbox_sweep() -> int:
-    """Enqueue every due row: retries whose backoff ran out, and rows whose task was lost."""
+    """Enqueue every due row, in batches: retries whose backoff ran out, and rows whose task
+    was lost."""
     from billing import outbox
+    from billing.services import billing_requests_enqueue
 
     ids = outbox.due_request_ids()
-    for request_id in ids:
-        billing_request_send.delay(request_id)
+    billing_requests_enqueue(request_ids=ids)
     return len(ids)
 
 

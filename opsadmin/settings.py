@@ -348,7 +348,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 BILLING_SEND_LEASE_SECONDS = env.int("BILLING_SEND_LEASE_SECONDS", default=60)
 # Rows one outbox task claims and sends, and the concurrent HTTP calls it makes (threads).
 BILLING_SEND_BATCH = env.int("BILLING_SEND_BATCH", default=50)
-BILLING_SEND_THREADS = env.int("BILLING_SEND_THREADS", default=16)
+BILLING_SEND_THREADS = env.int("BILLING_SEND_THREADS", default=8)
 
 # --- outside systems ---------------------------------------------------------------------
 SIMULATORS_URL = env.str("SIMULATORS_URL", default="http://127.0.0.1:8100")
