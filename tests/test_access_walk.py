@@ -27,6 +27,9 @@ PUBLIC_PREFIXES = (
     "/myaccount/set-password",
     "/myaccount/reset",
     "/enrollments/signup",
+    # the shopper's usage-authorization pages (public; the status page needs its secret token)
+    "/usage-authorization/start/",
+    "/usage-authorization/s/",
     "/api/v1/",
     "/django-admin/",
     "/static/",
