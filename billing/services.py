@@ -93,7 +93,14 @@ class _EnqueueAfterCommit:
         self.ids: list[int] = []
 
     def __call__(self) -> None:
-        billing_requests_enqueue(request_ids=self.ids)
+        from kombu.exceptions import OperationalError
+
+        try:
+            billing_requests_enqueue(request_ids=self.ids)
+        except OperationalError:
+            # Broker down: the rows are committed and wait in the outbox; the sweeper
+            # enqueues them when it is back. The person who submitted sees no error.
+            logger.warning("billing.enqueue_deferred", extra={"request_count": len(self.ids)})
 
 
 def _enqueue_after_commit(request_id: int) -> None:
