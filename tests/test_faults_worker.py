@@ -139,3 +139,64 @@ def test_killed_worker_mid_interval_pull_loses_and_duplicates_nothing(
     # A redelivered copy of the killed task (acks_late) is harmless: run the pull again.
     smt_pull(sa.pk, full=True)
     assert consumption.count() == 730
+
+
+def test_killed_worker_mid_drop_send_loses_and_duplicates_no_drop(
+    transactional_db, short_lease, celery_worker
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from drops.models import DropRequest
+    from drops.services import drop_request_create
+    from drops.tests import factories as f
+    from opsadmin.models import ThirdPartyProvider
+
+    sim = celery_worker.env["SIMULATORS_URL"]
+    provider = ThirdPartyProvider.load()
+    provider.esg_api_url = f"{sim}/esg"
+    provider.esg_api_key = "test-esg-key"
+    provider.save()
+    util = f.utility()
+    f.drop_code(util, "CRD", "Customer Requested Drop")
+    set_fault(sim, "esg", latency_ms=3000)  # sends hang long enough to kill the worker
+    drops = []
+    for _ in range(5):
+        e = f.active_enrollment(util=util)
+        drops.append(
+            drop_request_create(
+                customer=e.customer,
+                enrollment=e,
+                kind=DropRequest.Kind.DROP,
+                requested_date=timezone.localdate() + timedelta(days=10),
+                reason_code="CRD",
+            ).drop_request
+        )
+    ids = [d.pk for d in drops]
+    rows = BillingRequest.objects.filter(subject_id__in=ids).exclude(subject_type="enrollment")
+    wait_until(lambda: rows.count() == 5, timeout=30)
+
+    def some_sending() -> bool:
+        if rows.filter(state="sending").exists():
+            return True
+        billing_outbox_sweep.delay()
+        return False
+
+    wait_until(some_sending, timeout=30, interval=0.5)
+    in_flight = set(rows.filter(state="sending").values_list("pk", flat=True))
+    celery_worker.kill()
+    assert set(rows.filter(state="sending").values_list("pk", flat=True)) == in_flight
+
+    httpx.delete(f"{sim}/_faults").raise_for_status()
+    celery_worker.start()
+    _sweep_until_sent(rows)
+    wait_until(
+        lambda: (
+            set(DropRequest.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"sent"}
+        ),
+        timeout=30,
+    )
+    stats = httpx.get(f"{sim}/esg/_stats").json()
+    assert stats["drops"] == 5  # each drop reached billing exactly once
+    assert rows.count() == 5
