@@ -54,3 +54,25 @@
     if (el && !window.confirm(el.dataset.confirm)) { e.preventDefault(); e.stopPropagation(); }
   }, true);
 })();
+
+// Drop-down menus (<details class="menu">): Escape closes the open one and returns focus to
+// its summary; opening one closes the others; a click elsewhere closes them.
+(function () {
+  "use strict";
+  function openMenus() { return document.querySelectorAll(".menu details[open]"); }
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    openMenus().forEach(function (d) {
+      d.open = false;
+      if (d.contains(document.activeElement)) d.querySelector("summary").focus();
+    });
+  });
+  document.addEventListener("toggle", function (e) {
+    var d = e.target;
+    if (!d.open || !d.closest || !d.closest(".menu")) return;
+    openMenus().forEach(function (other) { if (other !== d) other.open = false; });
+  }, true);
+  document.addEventListener("click", function (e) {
+    openMenus().forEach(function (d) { if (!d.contains(e.target)) d.open = false; });
+  });
+})();
