@@ -7,7 +7,7 @@ class OpsAdminConfig(AppConfig):
     verbose_name = "OpsAdmin core"
 
     def ready(self) -> None:
-        from opsadmin import roles
+        from opsadmin import roles, security  # noqa: F401 - security registers deploy checks
 
         # Not domain flow: keeps the staff groups' permissions in step with the code.
         post_migrate.connect(roles.sync_group_permissions, dispatch_uid="opsadmin.sync_roles")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core import checks
 from django.http import HttpResponse
 
 logger = logging.getLogger(__name__)
@@ -37,3 +38,20 @@ class RequestSizeLimitMiddleware:
                 content_type="text/plain",
             )
         return self.get_response(request)
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def otp_required_groups_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """``check --deploy``: Ops and Admin must keep two-factor (issue 12)."""
+    groups = set(getattr(settings, "OTP_REQUIRED_GROUPS", ()))
+    missing = sorted({"Ops", "Admin"} - groups)
+    if missing:
+        return [
+            checks.Warning(
+                f"OTP_REQUIRED_GROUPS leaves out {', '.join(missing)}: those staff sign in "
+                "with a password alone.",
+                hint='Keep at least OTP_REQUIRED_GROUPS="Ops,Admin".',
+                id="opsadmin.W001",
+            )
+        ]
+    return []

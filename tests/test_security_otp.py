@@ -143,3 +143,13 @@ def test_wrong_codes_throttle_the_device(client):
     assert device.confirmed is False
     assert device.throttling_failure_count == 1  # refused while throttled, not counted
     assert client.get("/").status_code == 302
+
+
+def test_deploy_check_warns_when_ops_or_admin_lose_two_factor(settings):
+    from opsadmin.security import otp_required_groups_check
+
+    settings.OTP_REQUIRED_GROUPS = ["Ops", "Admin"]
+    assert otp_required_groups_check() == []
+    settings.OTP_REQUIRED_GROUPS = ["Ops"]
+    (warning,) = otp_required_groups_check()
+    assert warning.id == "opsadmin.W001" and "Admin" in warning.msg
