@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -177,27 +178,129 @@ def promo_code_lookup(*, code: str, channel: str, day: date | None = None) -> Pr
     return promo
 
 
-def _validate(data: EnrollmentInput, channel: str) -> tuple[Utility, CustomerType, Plan]:
+@dataclass
+class SubmitContext:
+    """Reference data kept for one batch of submissions (the Sales Importer passes one per
+    import) so that each distinct utility, customer type, zip, plan list, promo code,
+    referral source and consent method is read once per batch instead of once per row.
+
+    The rules are the same as without a context (each lookup is the query
+    ``enrollment_submit`` runs anyway, its answer kept, misses too); only the number of round
+    trips changes. ``prefetch_open_esiids`` reads the open-enrollment check for many ESIIDs
+    in one query; rows submitted through this context are added as they are created.
+
+    A caller passing a context must run each ``enrollment_submit`` inside its own
+    ``transaction.atomic()`` (e.g. one savepoint per row): with a context the service does
+    not open savepoints of its own, the caller's block rolls a refused row back.
+    """
+
+    utilities: dict[str, Utility | None] = field(default_factory=dict)
+    zips: dict[int, frozenset[str]] = field(default_factory=dict)
+    customer_types: dict[str, CustomerType | None] = field(default_factory=dict)
+    plans: dict[tuple[int, int, str], dict[str, Plan]] = field(default_factory=dict)
+    promos: dict[str, PromoCode | None] = field(default_factory=dict)
+    referrals: dict[str, ReferralSource | None] = field(default_factory=dict)
+    consents: dict[str, ConsentMethod | None] = field(default_factory=dict)
+    open_esiids: set[str] = field(default_factory=set)
+    checked_esiids: set[str] = field(default_factory=set)
+
+    def prefetch_open_esiids(self, esiids: Iterable[str]) -> None:
+        """One query for the open-enrollment check of many ESIIDs (the rows of a chunk)."""
+        wanted = {e for e in esiids if e} - self.checked_esiids
+        if not wanted:
+            return
+        self.open_esiids.update(
+            Enrollment.objects.filter(
+                service_account__esiid__in=wanted, status__in=Enrollment.OPEN_STATUSES
+            ).values_list("service_account__esiid", flat=True)
+        )
+        self.checked_esiids.update(wanted)
+
+    def forget_esiid(self, esiid: str) -> None:
+        """The row that used this ESIID was rolled back: ask the database next time."""
+        self.checked_esiids.discard(esiid)
+        self.open_esiids.discard(esiid)
+
+
+def _utility(code: str, ctx: SubmitContext | None) -> Utility | None:
+    if ctx is None or code not in ctx.utilities:
+        found = Utility.objects.filter(code=code, active=True).first()
+        if ctx is None:
+            return found
+        ctx.utilities[code] = found
+    return ctx.utilities[code]
+
+
+def _serves_zip(utility: Utility, zip_code: str, ctx: SubmitContext | None) -> bool:
+    if ctx is None:
+        return ServiceArea.objects.filter(utility=utility, zip_code=zip_code).exists()
+    if utility.pk not in ctx.zips:
+        ctx.zips[utility.pk] = frozenset(
+            ServiceArea.objects.filter(utility=utility).values_list("zip_code", flat=True)
+        )
+    return zip_code in ctx.zips[utility.pk]
+
+
+def _customer_type(code: str, ctx: SubmitContext | None) -> CustomerType | None:
+    if ctx is None or code not in ctx.customer_types:
+        found = CustomerType.objects.filter(code=code, active=True).first()
+        if ctx is None:
+            return found
+        ctx.customer_types[code] = found
+    return ctx.customer_types[code]
+
+
+def _plan(
+    code: str,
+    utility: Utility,
+    customer_type: CustomerType,
+    channel: str,
+    ctx: SubmitContext | None,
+) -> Plan | None:
+    """The plan called ``code`` if this channel may sell it for the utility and type."""
+    if ctx is None:
+        plan = Plan.objects.filter(code=code).first()
+        if plan is None or plan not in plans_available(
+            utility=utility, customer_type=customer_type, channel=channel
+        ):
+            return None
+        return plan
+    key = (utility.pk, customer_type.pk, channel)
+    if key not in ctx.plans:
+        ctx.plans[key] = {
+            p.code: p
+            for p in plans_available(utility=utility, customer_type=customer_type, channel=channel)
+        }
+    return ctx.plans[key].get(code)
+
+
+def _esiid_is_open(esiid: str, ctx: SubmitContext | None) -> bool:
+    if ctx is not None and esiid in ctx.checked_esiids:
+        return esiid in ctx.open_esiids
+    return Enrollment.objects.filter(
+        service_account__esiid=esiid, status__in=Enrollment.OPEN_STATUSES
+    ).exists()
+
+
+def _validate(
+    data: EnrollmentInput, channel: str, ctx: SubmitContext | None = None
+) -> tuple[Utility, CustomerType, Plan]:
     if not (len(data.zip_code) == 5 and data.zip_code.isdigit()):
         raise ApplicationError("Enter a 5-digit zip code.", field="zip_code")
-    utility = Utility.objects.filter(code=data.utility_code, active=True).first()
+    utility = _utility(data.utility_code, ctx)
     if utility is None:
         raise ApplicationError("Unknown utility.", field="utility_code")
-    if not ServiceArea.objects.filter(utility=utility, zip_code=data.zip_code).exists():
+    if not _serves_zip(utility, data.zip_code, ctx):
         raise ApplicationError("Oops! We don't service your area!", field="zip_code")
-    customer_type = CustomerType.objects.filter(code=data.customer_type_code, active=True).first()
+    customer_type = _customer_type(data.customer_type_code, ctx)
     if customer_type is None:
         raise ApplicationError("Unknown customer type.", field="customer_type_code")
-    plan = Plan.objects.filter(code=data.plan_code).first()
-    if plan is None or plan not in plans_available(
-        utility=utility, customer_type=customer_type, channel=channel
-    ):
+    plan = _plan(data.plan_code, utility, customer_type, channel, ctx)
+    if plan is None:
         raise ApplicationError("That plan is not available here.", field="plan_code")
     if utility.is_ercot:
         validate_esiid_for_utility(data.esiid, utility)
-    if Enrollment.objects.filter(
-        service_account__esiid=data.esiid, status__in=Enrollment.OPEN_STATUSES
-    ).exists():
+    if _esiid_is_open(data.esiid, ctx):
         raise ApplicationError(
             "This ESIID already has a pending or active enrollment.",
             field="esiid",
@@ -206,24 +309,54 @@ def _validate(data: EnrollmentInput, channel: str) -> tuple[Utility, CustomerTyp
     return utility, customer_type, plan
 
 
-def _extras(data: EnrollmentInput, channel: str):
-    promo = promo_code_lookup(code=data.promo_code, channel=channel) if data.promo_code else None
+def _promo(data: EnrollmentInput, channel: str, ctx: SubmitContext | None) -> PromoCode | None:
+    if not data.promo_code:
+        return None
+    if ctx is None:
+        return promo_code_lookup(code=data.promo_code, channel=channel)
+    code = data.promo_code.strip().lower()
+    if code not in ctx.promos:
+        ctx.promos[code] = PromoCode.objects.filter(code__iexact=code).first()
+    promo = ctx.promos[code]
+    if promo is None:
+        raise ApplicationError("We don't recognise that promo code.", field="promo_code")
+    if not promo.is_valid_on(market_today(), channel):
+        raise ApplicationError("That promo code is expired or not valid here.", field="promo_code")
+    return promo
+
+
+def _referral(name: str) -> ReferralSource | None:
+    referral = ReferralSource.objects.filter(name__iexact=name).first()
+    if referral is None and name.isdigit():
+        referral = ReferralSource.objects.filter(pk=int(name)).first()
+    return referral
+
+
+def _extras(data: EnrollmentInput, channel: str, ctx: SubmitContext | None = None):
+    promo = _promo(data, channel, ctx)
     referral = None
     if data.referral_source:
-        referral = ReferralSource.objects.filter(name__iexact=data.referral_source).first()
-        if referral is None and data.referral_source.isdigit():
-            referral = ReferralSource.objects.filter(pk=int(data.referral_source)).first()
+        if ctx is None:
+            referral = _referral(data.referral_source)
+        else:
+            if data.referral_source not in ctx.referrals:
+                ctx.referrals[data.referral_source] = _referral(data.referral_source)
+            referral = ctx.referrals[data.referral_source]
         if referral is None:
             raise ApplicationError("Unknown referral source.", field="referral_source")
     consent = None
     if data.consent_method:
-        consent = ConsentMethod.objects.filter(code=data.consent_method, active=True).first()
+        if ctx is None or data.consent_method not in ctx.consents:
+            consent = ConsentMethod.objects.filter(code=data.consent_method, active=True).first()
+            if ctx is not None:
+                ctx.consents[data.consent_method] = consent
+        else:
+            consent = ctx.consents[data.consent_method]
         if consent is None:
             raise ApplicationError("Unknown consent method.", field="consent_method")
     return promo, referral, consent
 
 
-@transaction.atomic
 def enrollment_submit(
     *,
     data: EnrollmentInput,
@@ -233,6 +366,7 @@ def enrollment_submit(
     source: str = "",
     idempotency_key: str | None = None,
     proof: Proof | None = None,
+    context: SubmitContext | None = None,
 ) -> Enrollment:
     """Validate and write customer, premise, enrollment and the Create Prospect outbox row
     in one transaction. The billing system hears of it after commit.
@@ -240,8 +374,36 @@ def enrollment_submit(
     ``customer`` attaches the enrollment to an existing customer (enroll another account).
     ``idempotency_key`` (e.g. a form's token): a second call with the same key returns the
     enrollment the first one made and writes nothing. ``proof``: proof of authorization.
+    ``context``: reference data kept across a batch (see ``SubmitContext``; the caller then
+    wraps each call in its own ``transaction.atomic()``).
     Raises ``ApplicationError`` (with ``field``) for anything a person must correct.
     """
+    # With a context the caller's per-row atomic block is the savepoint; a refused row
+    # raises through it and is rolled back there.
+    with transaction.atomic(savepoint=context is None):
+        return _submit(
+            data=data,
+            channel=channel,
+            actor=actor,
+            customer=customer,
+            source=source,
+            idempotency_key=idempotency_key,
+            proof=proof,
+            ctx=context,
+        )
+
+
+def _submit(
+    *,
+    data: EnrollmentInput,
+    channel: str,
+    actor,
+    customer: Customer | None,
+    source: str,
+    idempotency_key: str | None,
+    proof: Proof | None,
+    ctx: SubmitContext | None,
+) -> Enrollment:
     if idempotency_key:
         # Serialise submits of one key (a double click lands in two requests at once).
         with connection.cursor() as cursor:
@@ -249,8 +411,8 @@ def enrollment_submit(
         existing = Enrollment.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
-    utility, customer_type, plan = _validate(data, channel)
-    promo, referral, consent = _extras(data, channel)
+    utility, customer_type, plan = _validate(data, channel, ctx)
+    promo, referral, consent = _extras(data, channel, ctx)
     if consent is not None and consent.requires_document and not (proof and proof.signed_contract):
         raise ApplicationError("Upload the signed contract.", field="signed_contract")
     if customer is None:
@@ -286,47 +448,67 @@ def enrollment_submit(
         state=data.state,
         zip_code=data.zip_code,
     )
-    enrollment = Enrollment.objects.create(
-        customer=customer,
-        service_account=premise,
-        plan=plan,
-        channel=channel,
-        status=Enrollment.Status.DRAFT,
-        enrollment_type=data.enrollment_type,
-        requested_start_date=data.requested_start_date,
-        created_by=actor if getattr(actor, "pk", None) else None,
-        promo_code=promo,
-        referral_source=referral,
-        affiliate_code=data.affiliate_code,
-        critical_care=data.critical_care,
-        deposit_alternative=data.deposit_alternative,
-        consent_method=consent,
-        consent_at=timezone.now() if consent is not None else None,
-        consent_agent=proof.agent if proof and getattr(proof.agent, "pk", None) else None,
-        consent_ip=proof.ip if proof else None,
-        consent_user_agent=(proof.user_agent if proof else "")[:400],
-        acknowledgements=list(proof.acknowledgements) if proof else [],
-        idempotency_key=idempotency_key or None,
-    )
-    if proof and proof.signed_contract:
-        name = f"enrollment-{enrollment.pk}-{getattr(proof.signed_contract, 'name', 'contract')}"
-        enrollment.signed_contract.save(name.rsplit("/", 1)[-1], proof.signed_contract, save=True)
+    actor = actor if getattr(actor, "pk", None) else None
+    # Written as submitted in one INSERT: the draft → submitted step of the life cycle is
+    # recorded below (EnrollmentEvent) exactly as enrollment_transition records it, without
+    # re-reading and locking a row nobody else can see yet (it was created in this
+    # transaction). The audit trail (pghistory) has the insert event with its context.
     try:
-        with transaction.atomic():
-            enrollment_transition(
-                enrollment=enrollment,
-                to_status=Enrollment.Status.SUBMITTED,
-                source=source or channel,
-                actor=actor if getattr(actor, "pk", None) else None,
-                submitted_at=timezone.now(),
-                rescission_deadline=rescission_deadline(market_today()),
-            )
+        enrollment = Enrollment.objects.create(
+            customer=customer,
+            service_account=premise,
+            plan=plan,
+            channel=channel,
+            status=Enrollment.Status.SUBMITTED,
+            enrollment_type=data.enrollment_type,
+            requested_start_date=data.requested_start_date,
+            created_by=actor,
+            promo_code=promo,
+            referral_source=referral,
+            affiliate_code=data.affiliate_code,
+            critical_care=data.critical_care,
+            deposit_alternative=data.deposit_alternative,
+            consent_method=consent,
+            consent_at=timezone.now() if consent is not None else None,
+            consent_agent=proof.agent if proof and getattr(proof.agent, "pk", None) else None,
+            consent_ip=proof.ip if proof else None,
+            consent_user_agent=(proof.user_agent if proof else "")[:400],
+            acknowledgements=list(proof.acknowledgements) if proof else [],
+            idempotency_key=idempotency_key or None,
+            submitted_at=timezone.now(),
+            rescission_deadline=rescission_deadline(market_today()),
+        )
     except IntegrityError as exc:  # the partial unique index: a concurrent double submit
+        if "one_open_enrollment_per_service_account" not in str(exc):
+            raise
         raise ApplicationError(
             "This ESIID already has a pending or active enrollment.",
             field="esiid",
             code="esiid_taken",
         ) from exc
+    if proof and proof.signed_contract:
+        name = f"enrollment-{enrollment.pk}-{getattr(proof.signed_contract, 'name', 'contract')}"
+        enrollment.signed_contract.save(name.rsplit("/", 1)[-1], proof.signed_contract, save=True)
+    EnrollmentEvent.objects.create(
+        enrollment=enrollment,
+        from_status=Enrollment.Status.DRAFT,
+        to_status=Enrollment.Status.SUBMITTED,
+        actor=actor,
+        source=source or channel,
+        note="",
+    )
+    logger.info(
+        "enrollment.transition",
+        extra={
+            "enrollment_id": enrollment.pk,
+            "from": Enrollment.Status.DRAFT,
+            "to": Enrollment.Status.SUBMITTED,
+            "source": source or channel,
+        },
+    )
+    if ctx is not None:
+        ctx.open_esiids.add(data.esiid)
+        ctx.checked_esiids.add(data.esiid)
     billing_request_create(
         kind="create_prospect",
         subject_type="enrollment",

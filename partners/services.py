@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import time
 from datetime import date, timedelta
 
+import pghistory
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -23,7 +24,12 @@ from billing.services import billing_request_create
 from enrollments import dates
 from enrollments.dates import start_date_problem
 from enrollments.models import Customer, Enrollment
-from enrollments.services import EnrollmentInput, enrollment_submit, enrollment_transition
+from enrollments.services import (
+    EnrollmentInput,
+    SubmitContext,
+    enrollment_submit,
+    enrollment_transition,
+)
 from opsadmin.errors import ApplicationError
 from partners.importfile import COLUMN_NAMES, read_import_file
 from partners.models import (
@@ -251,7 +257,6 @@ def submission_fingerprint(data: EnrollmentInput, reference: str) -> str:
     return hashlib.sha256(f"{data.fingerprint()}|{reference}".encode()).hexdigest()
 
 
-@transaction.atomic
 def partner_enrollment_submit(
     *,
     partner: Partner,
@@ -263,23 +268,30 @@ def partner_enrollment_submit(
     row_number: int | None = None,
     row_fingerprint: str = "",
     idempotency_key: str | None = None,
+    context: SubmitContext | None = None,
 ) -> Enrollment:
-    """Enroll through ``enrollment_submit`` and record the partner, in one transaction."""
-    enrollment = enrollment_submit(
-        data=data,
-        channel=channel,
-        actor=actor,
-        source=f"{channel}:{partner.code}"[:40],
-        idempotency_key=idempotency_key,
-    )
-    PartnerEnrollment.objects.create(
-        partner=partner,
-        enrollment=enrollment,
-        batch=batch,
-        row_number=row_number,
-        row_fingerprint=row_fingerprint,
-        partner_reference=reference,
-    )
+    """Enroll through ``enrollment_submit`` and record the partner, in one transaction.
+
+    ``context`` (the Sales Importer): reference data kept across the batch; the caller wraps
+    each call in its own ``transaction.atomic()`` (the row's savepoint).
+    """
+    with transaction.atomic(savepoint=context is None):
+        enrollment = enrollment_submit(
+            data=data,
+            channel=channel,
+            actor=actor,
+            source=f"{channel}:{partner.code}"[:40],
+            idempotency_key=idempotency_key,
+            context=context,
+        )
+        PartnerEnrollment.objects.create(
+            partner=partner,
+            enrollment=enrollment,
+            batch=batch,
+            row_number=row_number,
+            row_fingerprint=row_fingerprint,
+            partner_reference=reference,
+        )
     return enrollment
 
 
@@ -341,13 +353,21 @@ def _enqueue_batch(batch_id: int) -> None:
     import_batch_process.delay(batch_id)
 
 
-PROGRESS_EVERY_ROWS = 50
-PROGRESS_EVERY_SECONDS = 0.5
+# Rows per transaction. Each row is a savepoint inside it (a refused or conflicting row is
+# rolled back alone); progress, counts and row errors are written with the chunk, so what
+# the progress bar shows is always committed. Under 64 rows keeps every savepoint's
+# subtransaction in PostgreSQL's per-backend cache (no subxid overflow for other sessions).
+CHUNK_ROWS = 50
 
 
 def import_batch_process(*, batch_id: int) -> ImportBatch:
     """Import every row of a queued batch; safe to run again (rows already imported by this
-    batch count as created, by another batch or file as duplicates)."""
+    batch count as created, by another batch or file as duplicates).
+
+    Rows go through ``enrollment_submit`` (the same rules as Quick Enrollment) with one
+    ``SubmitContext`` for the batch, ``CHUNK_ROWS`` rows per transaction and a savepoint per
+    row, under one audit context (who uploaded, which batch) for every row written.
+    """
     batch = ImportBatch.objects.select_related("partner", "uploaded_by").get(pk=batch_id)
     if batch.state == ImportBatch.State.DONE:
         return batch
@@ -371,17 +391,61 @@ def import_batch_process(*, batch_id: int) -> ImportBatch:
     )
     counts = {"processed_rows": 0, "created_count": 0, "error_count": 0, "duplicate_count": 0}
     seen: set[str] = set()
-    pending_errors: list[ImportRowError] = []
-    last_flush = time.monotonic()
+    context = SubmitContext()
+    audit = {
+        "user": batch.uploaded_by_id,
+        "url": reverse("partners:import_detail", args=[batch.pk]),
+        "import_batch": batch.pk,
+        "partner": partner.code,
+    }
+    with pghistory.context(**audit):
+        for start in range(0, len(parsed.rows), CHUNK_ROWS):
+            with transaction.atomic():
+                _import_chunk(
+                    batch=batch,
+                    rows=parsed.rows[start : start + CHUNK_ROWS],
+                    known=known,
+                    seen=seen,
+                    counts=counts,
+                    context=context,
+                )
+                ImportBatch.objects.filter(pk=batch.pk).update(**counts)
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        **counts, state=ImportBatch.State.DONE, finished_at=timezone.now()
+    )
+    batch.refresh_from_db()
+    logger.info(
+        "partners.import_done",
+        extra={"batch_id": batch.pk, **counts},
+    )
+    return batch
 
-    def flush() -> None:
-        ImportRowError.objects.bulk_create(pending_errors)
-        pending_errors.clear()
-        ImportBatch.objects.filter(pk=batch.pk).update(**counts)
 
-    for number, values in parsed.rows:
+def _import_chunk(
+    *,
+    batch: ImportBatch,
+    rows: list[tuple[int, dict[str, str]]],
+    known: dict[str, int],
+    seen: set[str],
+    counts: dict[str, int],
+    context: SubmitContext,
+) -> None:
+    """One chunk of rows, inside the caller's transaction (one savepoint per row)."""
+    parsed: list[tuple[int, EnrollmentInput | None, str, ApplicationError | None]] = []
+    for number, values in rows:
         try:
             data, reference = enrollment_input_from_values(values)
+        except ApplicationError as exc:
+            parsed.append((number, None, "", exc))
+        else:
+            parsed.append((number, data, reference, None))
+    context.prefetch_open_esiids(data.esiid for _n, data, _r, _e in parsed if data is not None)
+    errors: list[ImportRowError] = []
+    for number, data, reference, problem in parsed:
+        try:
+            if problem is not None:
+                raise problem
+            assert data is not None
             fingerprint = submission_fingerprint(data, reference)
             if fingerprint in seen:  # the same row twice in this file
                 counts["duplicate_count"] += 1
@@ -392,46 +456,35 @@ def import_batch_process(*, batch_id: int) -> ImportBatch:
                 counts[key] += 1
             else:
                 try:
-                    partner_enrollment_submit(
-                        partner=partner,
-                        data=data,
-                        channel=Enrollment.Channel.IMPORTER,
-                        reference=reference,
-                        actor=batch.uploaded_by,
-                        batch=batch,
-                        row_number=number,
-                        row_fingerprint=fingerprint,
-                    )
+                    with transaction.atomic():  # the row's savepoint
+                        partner_enrollment_submit(
+                            partner=batch.partner,
+                            data=data,
+                            channel=Enrollment.Channel.IMPORTER,
+                            reference=reference,
+                            actor=batch.uploaded_by,
+                            batch=batch,
+                            row_number=number,
+                            row_fingerprint=fingerprint,
+                            context=context,
+                        )
                 except IntegrityError:
                     # the same row committed by a concurrent batch of this partner
+                    context.forget_esiid(data.esiid)
                     counts["duplicate_count"] += 1
                 else:
                     counts["created_count"] += 1
             seen.add(fingerprint)
         except ApplicationError as exc:
             counts["error_count"] += 1
-            pending_errors.append(
+            errors.append(
                 ImportRowError(
                     batch=batch, row_number=number, column=exc.field or "", message=exc.message
                 )
             )
         counts["processed_rows"] += 1
-        if (
-            counts["processed_rows"] % PROGRESS_EVERY_ROWS == 0
-            or time.monotonic() - last_flush > PROGRESS_EVERY_SECONDS
-        ):
-            flush()
-            last_flush = time.monotonic()
-    flush()
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        state=ImportBatch.State.DONE, finished_at=timezone.now()
-    )
-    batch.refresh_from_db()
-    logger.info(
-        "partners.import_done",
-        extra={"batch_id": batch.pk, **counts},
-    )
-    return batch
+    if errors:
+        ImportRowError.objects.bulk_create(errors)
 
 
 def import_batch_fail(*, batch_id: int, reason: str) -> None:
