@@ -5,13 +5,20 @@ added to a menu is swept without editing this file."""
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
 
 from conftest import axe_violations
+from enrollments.models import Customer, ServiceAccount
+from opsadmin.models import CustomerType, User
+from opsadmin.tests.factories import staff
+from usage.models import Bill
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
+DEMO_ESIID = "1008901023806680370100"  # seed_demo's premise
 PASSWORD = "sweep-Password-1"  # noqa: S105 - test login
 
 # Settings pages one level below a menu entry (index pages whose tiles lead to lists).
@@ -35,7 +42,7 @@ def _menu_links(page, container: str) -> list[str]:
     return [h.split("#")[0] for h in hrefs if h.startswith("/")]
 
 
-def _sweep(page, urls: list[str]) -> tuple[list[str], list[str]]:
+def _sweep(page, urls: list[str], *, charts: bool = False) -> tuple[list[str], list[str]]:
     """Visit each URL once; return (errors, violations) as readable lines."""
     errors: list[str] = []
     problems: list[str] = []
@@ -58,6 +65,11 @@ def _sweep(page, urls: list[str]) -> tuple[list[str], list[str]]:
         if js_errors:
             errors.append(f"{url}: JavaScript error {js_errors[:]}")
             js_errors.clear()
+        if charts and page.locator("[data-plotly]").count():
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('[data-plotly]')]"
+                ".every(el => el.dataset.drawn === 'true')"
+            )
         if page.locator("h1").count() != 1:
             problems.append(f"{url}: expected one <h1>, found {page.locator('h1').count()}")
         for v in axe_violations(page):
@@ -71,6 +83,8 @@ def demo():
     call_command("seed_demo", password=PASSWORD, stdout=open("/dev/null", "w"))  # noqa: SIM115
 
 
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
 def test_every_staff_screen_in_the_menus_passes_axe(page, demo):
     _login(page, "/login/", "admin")
     page.goto("/")
@@ -93,12 +107,90 @@ def test_every_staff_screen_in_the_menus_passes_axe(page, demo):
     assert problems == [], "\n".join(problems)
 
 
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
 def test_every_my_account_screen_in_the_menus_passes_axe(page, demo):
     _login(page, "/myaccount/login/", "demo@customer.example")
     page.wait_for_url("**/myaccount/")
-    urls = _menu_links(page, "header.topbar") + ["/myaccount/usage/?period=monthly"]
+    urls = _menu_links(page, "header.topbar") + ["/myaccount/usage/"]
     urls = [u for u in urls if u.startswith("/myaccount/") and "logout" not in u]
     assert "/myaccount/manage/cancel/" in urls  # residential: drop offered
-    errors, problems = _sweep(page, urls)
+    # No usage has arrived yet (no worker pulled it): a clear empty state, not empty axes.
+    errors, problems = _sweep(page, ["/myaccount/", "/myaccount/usage/"])
+    assert page.locator("[data-plotly]").count() == 0
+    assert (
+        page.locator(".empty-state")
+        .inner_text()
+        .startswith("No usage yet — data usually arrives within a day of your start date.")
+    )
+    # Bills arrive: the charts are drawn and every page is swept with data on it.
+    account = ServiceAccount.objects.get(esiid=DEMO_ESIID)
+    first = date.today().replace(day=1)
+    for months_back in range(1, 4):
+        end = first - timedelta(days=1 + 31 * (months_back - 1))
+        start = end.replace(day=1)
+        Bill.objects.create(
+            service_account=account,
+            period_start=start,
+            period_end=end,
+            kwh=Decimal("900") + months_back,
+            amount=Decimal("120.50"),
+            due_date=end + timedelta(days=20),
+            paid=months_back > 1,
+        )
+    more_errors, more_problems = _sweep(page, urls, charts=True)
+    page.goto("/myaccount/usage/")
+    page.wait_for_selector("[data-plotly][data-drawn=true]")
+    assert page.locator(".empty-state").count() == 0
+    assert page.locator("[data-plotly]").count() == page.locator("[data-drawn=true]").count() >= 1
+    errors += more_errors
+    problems += more_problems
     assert errors == [], "\n".join(errors)
     assert problems == [], "\n".join(problems)
+
+
+# --- the menus without a browser: each role sees exactly what it may open ----------------
+
+
+def _nav_hrefs(html: str) -> list[str]:
+    nav = html[html.index('<nav aria-label="Main"') : html.index("</nav>")]
+    return re.findall(r'href="([^"#]+)', nav)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("group", ["Agent", "Ops", "Admin"])
+def test_every_menu_link_opens_for_the_role_that_sees_it(client, group):
+    call_command("seed_demo", password=PASSWORD, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    client.force_login(staff(group, username=f"menu-{group.lower()}"))
+    home = client.get("/")
+    assert home.status_code == 200
+    hrefs = _nav_hrefs(home.content.decode())
+    assert hrefs, group
+    statuses = {url: client.get(url).status_code for url in hrefs}
+    assert {url: code for url, code in statuses.items() if code != 200} == {}
+    # The home tiles are the same screens as the menus.
+    tiles = re.findall(r'class="tile" href="([^"#]+)', home.content.decode())
+    assert tiles == hrefs
+    if group == "Agent":
+        assert "/enrollments/quick/" in hrefs
+        assert not {"/configuration/", "/configuration/system-setup/", "/partners/keys/"} & set(
+            hrefs
+        )
+    if group == "Admin":
+        assert len(hrefs) == 30
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("type_code", "offered"), [("residential", True), ("commercial", False)])
+def test_manage_menu_offers_cancel_only_when_the_customer_type_allows(client, type_code, offered):
+    call_command("seed_demo", password=PASSWORD, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    user = User.objects.get(username="demo@customer.example")
+    Customer.objects.filter(user=user).update(
+        customer_type=CustomerType.objects.get(code=type_code)
+    )
+    client.force_login(user)
+    html = client.get("/myaccount/profile/").content.decode()
+    menu = html[html.index('class="menu manage-menu"') : html.index("</details>")]
+    assert ('href="/myaccount/manage/cancel/"' in menu) is offered
+    assert 'href="/myaccount/programs/"' in menu
+    assert 'href="/myaccount/profile/" aria-current="page"' in menu
