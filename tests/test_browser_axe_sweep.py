@@ -102,6 +102,16 @@ def test_every_staff_screen_in_the_menus_passes_axe(page, demo):
         "Configuration",
     ]
     assert len(set(menu_urls)) >= 25, menu_urls
+    # Keyboard: Enter opens a menu, Escape closes it and focus returns to its button.
+    drops = page.locator("nav[aria-label=Main] summary", has_text="Drops")
+    drops.focus()
+    page.keyboard.press("Enter")
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Drop Codes").wait_for(state="visible")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Escape")
+    assert page.locator(".menu details[open]").count() == 0
+    assert drops.evaluate("el => el === document.activeElement")
     errors, problems = _sweep(page, STAFF_EXTRA + menu_urls)
     assert errors == [], "\n".join(errors)
     assert problems == [], "\n".join(problems)
