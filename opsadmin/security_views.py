@@ -33,13 +33,8 @@ def tracked_model(app_label: str, model_name: str):
 def object_history_rows(*, obj) -> list[dict]:
     """The object's events, newest first, with the acting user's name resolved."""
     events = list(Events.objects.tracks(obj).order_by("-pgh_created_at", "-pgh_id"))
-    user_ids = {
-        (e.pgh_context or {}).get("user") for e in events if (e.pgh_context or {}).get("user")
-    }
-    users = {
-        str(u.pk): u.get_username()
-        for u in get_user_model().objects.filter(pk__in=[int(i) for i in user_ids])
-    }
+    user_ids = {int(uid) for e in events if (uid := (e.pgh_context or {}).get("user")) is not None}
+    users = {str(u.pk): u.get_username() for u in get_user_model().objects.filter(pk__in=user_ids)}
     rows = []
     for e in events:
         context = e.pgh_context or {}

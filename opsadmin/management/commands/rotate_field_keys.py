@@ -12,11 +12,12 @@ from __future__ import annotations
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Model
 
 from opsadmin.crypto import PREFIX, DecryptionError, EncryptedTextField, rotate
 
 
-def encrypted_fields() -> list[tuple[type, list[str]]]:
+def encrypted_fields() -> list[tuple[type[Model], list[str]]]:
     """Every concrete model with EncryptedTextField columns, and those columns."""
     found = []
     for model in apps.get_models():
