@@ -177,8 +177,6 @@ def dashboard(request):
         notices.append(
             {"kind": "info", "text": f"Usage data through {result.data_through:%B %-d, %Y}."}
         )
-    elif not result.points:
-        notices.append({"kind": "info", "text": "No usage data is available yet."})
     ctx.update(
         enrollment=enrollment,
         summary=_plan_summary(enrollment),

@@ -19,6 +19,7 @@ from opsadmin.tests.factories import customer_user, staff
 pytestmark = pytest.mark.django_db
 
 PUBLIC_PREFIXES = (
+    "/favicon.ico",
     "/login/",
     "/logout/",
     "/myaccount/login/",
