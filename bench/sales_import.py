@@ -32,7 +32,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from billing.models import BillingRequest  # noqa: E402
@@ -187,9 +187,16 @@ def main() -> int:
     content = to_csv(rows)
     print(f"file: {args.rows} rows, {len(content) / 1024:.0f} KB CSV")
 
+    statements = [0]
+
+    def count(execute, sql, params, many, context):
+        statements[0] += 1
+        return execute(sql, params, many, context)
+
     start = time.perf_counter()
-    batch = import_batch_create(partner=partner, file_name="bench.csv", content=content)
-    batch = import_batch_process(batch_id=batch.pk)
+    with connection.execute_wrapper(count):
+        batch = import_batch_create(partner=partner, file_name="bench.csv", content=content)
+        batch = import_batch_process(batch_id=batch.pk)
     ours_s = time.perf_counter() - start
     assert batch.created_count == args.rows, (batch.created_count, batch.error_count)
     ours_ids = list(
@@ -217,6 +224,7 @@ def main() -> int:
     )
     print(f"bare bulk_create:    {base_s:.2f} s, {base:,.0f} rows/s")
     print(f"ratio importer/bulk_create: {ours / base:.3f}")
+    print(f"SQL statements per row (upload + import): {statements[0] / args.rows:.1f}")
     print(
         json.dumps(
             {
@@ -225,6 +233,7 @@ def main() -> int:
                 "baseline_rows_per_s": round(base, 1),
                 "ratio": round(ours / base, 4),
                 "ours_seconds": round(ours_s, 2),
+                "statements_per_row": round(statements[0] / args.rows, 2),
             }
         )
     )
