@@ -238,13 +238,13 @@ def _drop_visible(user) -> bool:
     """
     from django.core.exceptions import ObjectDoesNotExist
 
-    from drops.selectors import drop_option_visible
-
+    # Read through the core CustomerType (core imports no domain app); drops' own
+    # selector drop_option_visible applies the same rule when the form is posted.
     try:
         customer = user.customer
     except ObjectDoesNotExist:
         return False
-    return drop_option_visible(customer=customer)
+    return customer.customer_type.drop_visible_in_myaccount
 
 
 @cache
