@@ -12,11 +12,6 @@ from conftest import axe_violations
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.mark.skip(
-    reason="NOT DONE: under live_server the agreement request task is not picked up "
-    "(agreement number stays empty); the same flow passes through the test client in "
-    "test_e2e_worker.py. To be debugged."
-)
 def test_shopper_authorizes_and_sees_plans_priced_on_own_usage(page, celery_worker, simulators_url):
     reference()
     smt_on(f"{simulators_url}/smt")
