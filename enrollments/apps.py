@@ -5,8 +5,10 @@ class EnrollmentsConfig(AppConfig):
     name = "enrollments"
 
     def ready(self) -> None:
-        from enrollments import billing_handlers  # noqa: F401  registers with billing's registry
-        from enrollments import replacement_values  # noqa: F401  registers with notices
+        from enrollments import (
+            billing_handlers,  # noqa: F401  registers with billing's registry
+            replacement_values,  # noqa: F401  registers with notices
+        )
         from opsadmin.roles import grant
 
         grant(
