@@ -327,6 +327,9 @@ class Enrollment(models.Model):
     service_account = models.ForeignKey(
         ServiceAccount, on_delete=models.PROTECT, related_name="enrollments"
     )
+    # The premise's ESIID, copied on creation so the database itself refuses two open
+    # enrollments for one ESIID (every submit creates its own ServiceAccount row).
+    esiid = models.CharField(max_length=30, blank=True, default="", editable=False)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="enrollments")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     status = models.CharField(
@@ -386,6 +389,12 @@ class Enrollment(models.Model):
                 fields=["service_account"],
                 condition=Q(status__in=["submitted", "pending", "accepted", "active"]),
                 name="one_open_enrollment_per_service_account",
+            ),
+            models.UniqueConstraint(
+                fields=["esiid"],
+                condition=Q(status__in=["submitted", "pending", "accepted", "active"])
+                & ~Q(esiid=""),
+                name="one_open_enrollment_per_esiid",
             ),
         ]
         indexes = [models.Index(fields=["status", "submitted_at"])]

@@ -457,6 +457,7 @@ def _submit(
         enrollment = Enrollment.objects.create(
             customer=customer,
             service_account=premise,
+            esiid=premise.esiid,
             plan=plan,
             channel=channel,
             status=Enrollment.Status.SUBMITTED,
@@ -478,8 +479,11 @@ def _submit(
             submitted_at=timezone.now(),
             rescission_deadline=rescission_deadline(market_today()),
         )
-    except IntegrityError as exc:  # the partial unique index: a concurrent double submit
-        if "one_open_enrollment_per_service_account" not in str(exc):
+    except IntegrityError as exc:  # the partial unique indexes: a concurrent double submit
+        if not any(
+            name in str(exc)
+            for name in ("one_open_enrollment_per_service_account", "one_open_enrollment_per_esiid")
+        ):
             raise
         raise ApplicationError(
             "This ESIID already has a pending or active enrollment.",

@@ -245,6 +245,7 @@ class Command(BaseCommand):
             service_account=premise,
             defaults={
                 "customer": customer,
+                "esiid": premise.esiid,
                 "plan": plans["SAVER12"],
                 "channel": Enrollment.Channel.WIZARD,
                 "status": Enrollment.Status.ACTIVE,
