@@ -221,12 +221,40 @@ def browser():
         chromium.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can see a failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests get one rerun: on a loaded 2-core CI machine Chromium, the live server
+    and a worker share the cores, and a step can miss its timeout once. A test that fails
+    twice still fails, and the first failure's page is printed (see ``page``)."""
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("flaky"):
+            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
+
+
 @pytest.fixture
-def page(browser, live_server):
+def page(request, browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     pg = context.new_page()
     pg.set_default_timeout(10_000)
     yield pg
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        # What the person would have seen, for the CI log.
+        try:
+            text = pg.locator("body").inner_text(timeout=2_000)
+            print(f"\n--- page at failure: {pg.url}\n{text[:3000]}\n---")
+            out = ROOT / "test-results" / "failures"
+            out.mkdir(parents=True, exist_ok=True)
+            pg.screenshot(path=str(out / f"{request.node.name}.png"), full_page=True)
+        except Exception as exc:  # noqa: BLE001 - diagnostics must not mask the failure
+            print(f"(could not capture the page: {exc})")
     context.close()
 
 
