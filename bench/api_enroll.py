@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,17 +33,12 @@ import django  # noqa: E402
 
 django.setup()
 
+from _common import free_port  # noqa: E402 - bench/ is on sys.path when run as a script
 from sales_import import PREFIX, cleanup, reference_data  # noqa: E402
 
 from opsadmin.celery import app as celery_app  # noqa: E402
 from partners.models import Partner, PartnerEnrollment  # noqa: E402
 from partners.services import api_key_create, partner_get_or_create  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,18 +31,13 @@ import django  # noqa: E402
 
 django.setup()
 
+from _common import free_port  # noqa: E402 - bench/ is on sys.path when run as a script
 from django.test import Client  # noqa: E402
 
 from authorizations.models import UsageAuthorization  # noqa: E402
 from authorizations.tests.factories import ESIID, reference  # noqa: E402
 from opsadmin.models import ThirdPartyProvider  # noqa: E402
 from usage.adapters.smt import smt_client  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_services(sim_url: str, port: int):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -54,10 +53,7 @@ PAYLOAD = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from _common import free_port  # noqa: E402 - bench/ is on sys.path when run as a script
 
 
 def wait_http(url: str, timeout: float = 20) -> None:

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -38,16 +37,13 @@ STEPS = ("open", "search", "products", "signup", "new_customer", "details", "sub
 TOKEN_RE = re.compile(r"/enrollments/quick/([0-9a-f-]{36})/")
 
 
+from _common import free_port  # noqa: E402 - bench/ is on sys.path when run as a script
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
     return ordered[k]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def flow_requests(index: int, r: int, start_date: str):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -54,6 +53,9 @@ CROSS JOIN LATERAL (
 """
 
 
+from _common import free_port  # noqa: E402 - bench/ is on sys.path when run as a script
+
+
 def load(ids: list[int], first: date, last: date) -> float:
     t = time.perf_counter()
     chunk = 100
@@ -75,12 +77,6 @@ def timed_pair(a, b, reps: int) -> tuple[tuple[float, float], tuple[float, float
             fn()
             out.append((time.perf_counter() - t) * 1000)
     return (pct(ta, 0.5), pct(ta, 0.95)), (pct(tb, 0.5), pct(tb, 0.95))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def accepted_to_first_data() -> tuple[float, float]:
