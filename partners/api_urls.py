@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
+from partners import api_programs  # noqa: F401  (registers the aggregator endpoints)
 from partners.api import api, problem
 
 

@@ -170,3 +170,35 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["partner", "key"], name="uniq_idempotency_key")
         ]
+
+
+class PartnerProgramEnrollment(models.Model):
+    """Which partner (an aggregator) enrolled a customer's devices in a demand-response
+    program through the API, and the partner's enrollment that identified the customer.
+
+    The programs app knows nothing of partners (it sits below this channel app); every
+    partner read of program enrollments is scoped through this link.
+    """
+
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="program_enrollments"
+    )
+    program_enrollment = models.OneToOneField(
+        "programs.ProgramEnrollment", on_delete=models.CASCADE, related_name="partner_link"
+    )
+    enrollment = models.ForeignKey(
+        "enrollments.Enrollment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The partner's electricity enrollment through which the customer was found.",
+    )
+    partner_reference = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["partner", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.partner} → program enrollment {self.program_enrollment_id}"

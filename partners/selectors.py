@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from enrollments.models import Enrollment
 from partners.models import ImportBatch, Partner, PartnerApiKey
+from programs.models import ControllableAssetType, Device, Program, ProgramEnrollment
 
 
 def partner_enrollments(
@@ -48,4 +49,65 @@ def import_batches(*, limit: int = 50) -> QuerySet[ImportBatch]:
 def api_keys() -> QuerySet[PartnerApiKey]:
     return PartnerApiKey.objects.select_related("partner", "created_by").order_by(
         "partner__name", "-created_at"
+    )
+
+
+# --- demand-response programs (aggregators) ----------------------------------------------
+
+
+def partner_customer_enrollment(
+    *, partner: Partner, enrollment_id: int | None = None, esiid: str | None = None
+) -> Enrollment:
+    """The partner's enrollment that identifies a customer: by its id, or by the ESIID of a
+    premise whose open enrollment this partner brought. Anything else (another partner's
+    enrollment or premise, an unknown ESIID) raises ``Enrollment.DoesNotExist`` (404)."""
+    qs = partner_enrollments(partner=partner).select_related(
+        "customer__customer_type", "service_account__utility"
+    )
+    if enrollment_id is not None:
+        return qs.get(pk=enrollment_id)
+    if not esiid:
+        raise Enrollment.DoesNotExist
+    found = qs.filter(service_account__esiid=esiid, status__in=Enrollment.OPEN_STATUSES).first()
+    if found is None:
+        raise Enrollment.DoesNotExist
+    return found
+
+
+def partner_programs() -> list[tuple[Program, list[ControllableAssetType]]]:
+    """Programs an aggregator may enroll devices into (every active program), each with the
+    device types it accepts (a program without a device-type rule accepts every type)."""
+    all_types = list(ControllableAssetType.objects.prefetch_related("specifications"))
+    programs = (
+        Program.objects.filter(active=True)
+        .select_related("program_type", "head_end")
+        .prefetch_related(
+            "customer_types",
+            "utilities",
+            "rate_classes",
+            Prefetch(
+                "asset_types",
+                queryset=ControllableAssetType.objects.prefetch_related("specifications"),
+            ),
+        )
+        .order_by("code")
+    )
+    return [(p, list(p.asset_types.all()) or all_types) for p in programs]
+
+
+def partner_program_enrollment_get(*, partner: Partner, pk: int) -> ProgramEnrollment:
+    """One program enrollment this partner created, with its devices; another partner's id
+    (or one made in another channel) raises ``ProgramEnrollment.DoesNotExist`` (404)."""
+    return (
+        ProgramEnrollment.objects.filter(partner_link__partner=partner)
+        .select_related("program", "service_account", "partner_link")
+        .prefetch_related(
+            Prefetch(
+                "devices",
+                queryset=Device.objects.select_related("asset_type", "specification").order_by(
+                    "created_at", "pk"
+                ),
+            )
+        )
+        .get(pk=pk)
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pghistory
@@ -38,7 +39,10 @@ from partners.models import (
     Partner,
     PartnerApiKey,
     PartnerEnrollment,
+    PartnerProgramEnrollment,
 )
+from programs.models import ControllableAssetType, DeviceSpecification, Program, ProgramEnrollment
+from programs.services import DeviceInput, program_enrollment_create, program_unenroll
 
 logger = logging.getLogger(__name__)
 
@@ -556,3 +560,115 @@ def partner_enrollment_cancel(
         idempotency_key=f"cancel:enrollment:{enrollment.pk}",
     )
     return updated
+
+
+# --- demand-response programs (aggregators) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class AggregatorDevice:
+    """A device as an aggregator names it: by codes, not database ids."""
+
+    asset_type_code: str
+    serial_number: str
+    network_address: str
+    installation_method: str = "byo"
+    ownership: str = "customer"
+    specification_code: str = ""
+
+
+def _device_inputs(devices: list[AggregatorDevice]) -> list[DeviceInput]:
+    types = {t.code: t.pk for t in ControllableAssetType.objects.all()}
+    specs = {s.code: s.pk for s in DeviceSpecification.objects.all()}
+    out = []
+    for n, device in enumerate(devices):
+        if device.asset_type_code not in types:
+            raise ApplicationError(
+                f"Unknown device type {device.asset_type_code!r}.",
+                field=f"devices.{n}.asset_type_code",
+            )
+        spec_id = None
+        if device.specification_code:
+            if device.specification_code not in specs:
+                raise ApplicationError(
+                    f"Unknown device model {device.specification_code!r}.",
+                    field=f"devices.{n}.specification_code",
+                )
+            spec_id = specs[device.specification_code]
+        out.append(
+            DeviceInput(
+                asset_type_id=types[device.asset_type_code],
+                specification_id=spec_id,
+                serial_number=device.serial_number,
+                network_address=device.network_address,
+                installation_method=device.installation_method,
+                ownership=device.ownership,
+            )
+        )
+    return out
+
+
+@transaction.atomic
+def partner_program_enrollment_create(
+    *,
+    partner: Partner,
+    enrollment: Enrollment,
+    program_code: str,
+    devices: list[AggregatorDevice],
+    partner_reference: str = "",
+    installation_date: date | None = None,
+) -> ProgramEnrollment:
+    """Enroll the devices of a customer this partner brought in a program (the programs
+    app's one enroll service: eligibility, entity groups, work orders, DERMS outbox) and
+    record the partner. ``enrollment`` must be the partner's own (see
+    ``selectors.partner_customer_enrollment``)."""
+    if not PartnerEnrollment.objects.filter(partner=partner, enrollment=enrollment).exists():
+        raise Enrollment.DoesNotExist
+    if enrollment.status not in Enrollment.OPEN_STATUSES:
+        raise ApplicationError(
+            f"The customer's enrollment is {enrollment.get_status_display().lower()}; "
+            "only customers we serve (or are about to) can join a program.",
+            code="customer_not_served",
+        )
+    program = Program.objects.filter(code=program_code, active=True).first()
+    if program is None:
+        raise ApplicationError("Unknown program.", field="program_code")
+    program_enrollment = program_enrollment_create(
+        customer=enrollment.customer,
+        service_account=enrollment.service_account,
+        program=program,
+        devices=_device_inputs(devices),
+        channel=ProgramEnrollment.Channel.API,
+        channel_reference=partner_reference or f"partner:{partner.code}",
+        installation_date=installation_date,
+    )
+    PartnerProgramEnrollment.objects.create(
+        partner=partner,
+        program_enrollment=program_enrollment,
+        enrollment=enrollment,
+        partner_reference=partner_reference[:80],
+    )
+    logger.info(
+        "partners.program_enrollment.created",
+        extra={"partner": partner.code, "program_enrollment": program_enrollment.pk},
+    )
+    return program_enrollment
+
+
+@transaction.atomic
+def partner_program_unenroll(
+    *,
+    partner: Partner,
+    program_enrollment: ProgramEnrollment,
+    removal_method: str,
+    reason: str = "",
+) -> ProgramEnrollment:
+    """Unenroll a program enrollment this partner created (devices are de-registered)."""
+    if not PartnerProgramEnrollment.objects.filter(
+        partner=partner, program_enrollment=program_enrollment
+    ).exists():
+        raise ProgramEnrollment.DoesNotExist
+    locked = ProgramEnrollment.objects.select_for_update().get(pk=program_enrollment.pk)
+    if locked.status == ProgramEnrollment.Status.UNENROLLED:
+        raise ApplicationError("This program enrollment has already ended.", code="bad_transition")
+    return program_unenroll(enrollment=locked, removal_method=removal_method, reason=reason)
