@@ -85,9 +85,9 @@ def test_create_by_esiid_registers_at_derms_then_unenroll_deregisters(
     assert created["status"] == "active"
     assert created["enrollment_id"] == enrollment.pk
     assert created["esiid"] == esiid(1)
-    assert [(d["serial_number"], d["status"], d["head_end_status"]) for d in created["devices"]] == [
-        ("TSTAT-A1", "active", "pending")
-    ]
+    assert [
+        (d["serial_number"], d["status"], d["head_end_status"]) for d in created["devices"]
+    ] == [("TSTAT-A1", "active", "pending")]
 
     # the worker sends the enroll message; the DERMS registers the device
     sync = wait_until(lambda: _settled(pe.sync_requests.get(kind="enroll").pk))
@@ -331,7 +331,11 @@ def test_customer_no_longer_served_is_422(client, market, partner_a, key_a):
     by_esiid = {"program_code": "smart-stat", "esiid": esiid(1), "devices": [thermostat()]}
     assert call(client, "post", "/program-enrollments", key_a, by_esiid).status_code == 404
     # by id: the partner's enrollment, but cancelled
-    by_id = {"program_code": "smart-stat", "enrollment_id": enrollment.pk, "devices": [thermostat()]}
+    by_id = {
+        "program_code": "smart-stat",
+        "enrollment_id": enrollment.pk,
+        "devices": [thermostat()],
+    }
     response = call(client, "post", "/program-enrollments", key_a, by_id)
     assert response.status_code == 422
     assert response.json()["type"] == "urn:opsadmin:problem:customer_not_served"
