@@ -18,6 +18,7 @@ from authorizations.models import UsageAuthorization
 from authorizations.parsers import UploadRefused
 from authorizations.selectors import ASSUMPTIONS, authorization_list, usage_picture
 from enrollments.models import Enrollment
+from enrollments.products_extras import remember_authorization
 from opsadmin.errors import ApplicationError, IntegrationError
 from opsadmin.models import CustomerType
 from opsadmin.permissions import staff_required
@@ -95,6 +96,7 @@ def start(request):
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
+            remember_authorization(request.session, str(auth.token))
             url = reverse("authorizations:status", args=[auth.token])
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     status = 422 if request.method == "POST" else 200
@@ -119,7 +121,10 @@ def _by_token(token: UUID) -> UsageAuthorization:
 
 @require_http_methods(["GET"])
 def status_page(request, token: UUID):
-    return _render_panel(request, _by_token(token), staff=False)
+    auth = _by_token(token)
+    # whoever holds the link may see plans priced on this usage in the Signup Wizard
+    remember_authorization(request.session, str(auth.token))
+    return _render_panel(request, auth, staff=False)
 
 
 @require_POST
@@ -224,6 +229,7 @@ def staff_new(request):
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
+            remember_authorization(request.session, str(auth.token))
             return redirect("authorizations:staff_detail", pk=auth.pk)
     status = 422 if request.method == "POST" else 200
     return render(request, "authorizations/staff_new.html", {"form": form}, status=status)
@@ -238,6 +244,7 @@ def _staff_auth(pk: int) -> UsageAuthorization:
 @staff_required("authorizations.view_usageauthorization")
 def staff_detail(request, pk: int):
     auth = _staff_auth(pk)
+    remember_authorization(request.session, str(auth.token))  # Quick Enrollment prices on it
     return _render_panel(request, auth, staff=True, events=list(auth.events.all()))
 
 

@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from enrollments.models import Customer, Plan, PromoCode, TduCharge
 from enrollments.pricing import average_price_cents, usage_tiers
+from enrollments.products_extras import OwnUsagePrice
 from enrollments.services import plans_available
 from opsadmin.models import CustomerType, Utility
 
@@ -51,6 +52,7 @@ def _phone_digits_q(digits: str) -> Q:
 class ProductRow:
     plan: Plan
     averages: list[tuple[int, Decimal]]
+    own: OwnUsagePrice | None = None  # on the person's own usage (products_extras)
 
     @property
     def etf_text(self) -> str:

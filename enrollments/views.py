@@ -5,7 +5,7 @@ without JavaScript the same POST redirects to the page (303) and the page render
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from django.contrib import messages
@@ -19,8 +19,11 @@ from django_htmx.http import push_url
 from enrollments import flow as flows
 from enrollments.forms import DatesForm, DetailsForm, OptionsForm, ReviewForm, SearchForm
 from enrollments.models import ConsentMethod, Customer, Enrollment, EnrollmentDraft
+from enrollments.products_extras import SESSION_KEY as OWN_USAGE_SESSION_KEY
+from enrollments.products_extras import OwnUsageQuery, own_usage_pricing
 from enrollments.selectors import customer_search, product_rows, promo_code_for
 from enrollments.services import enrollment_rescind, plans_available
+from enrollments.validators import ESIID_RE
 from opsadmin.errors import ApplicationError
 from opsadmin.models import CustomerType, Utility
 from opsadmin.permissions import staff_required
@@ -140,6 +143,11 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
                 utility=utility, customer_type=ctype, channel=flow.channel
             )
             ctx["tdu_missing"] = not tdu_on_file
+            own = _own_usage(request, flow, draft, utility=utility, customer_type=ctype)
+            if own is not None:
+                rows = _with_own_usage(rows, own)
+            ctx["own_usage"] = own
+            ctx["usage_esiid"] = _usage_esiid(request, flow)
             ctx.update(
                 tiers=tiers,
                 rows=rows,
@@ -180,6 +188,47 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
     if focus in ctx:
         _autofocus(ctx[focus])
     return ctx
+
+
+def _usage_esiid(request, flow: Flow) -> str:
+    """Quick Enrollment: an ESIID the agent typed to price the products on its usage."""
+    if flow is not QUICK:
+        return ""
+    value = re.sub(r"\s", "", request.GET.get("usage_esiid", ""))[:22]
+    return value if ESIID_RE.fullmatch(value) else ""
+
+
+def _own_usage(request, flow: Flow, draft: EnrollmentDraft, *, utility, customer_type):
+    """Plan prices on the person's own usage, when some app registered a pricer and knows
+    their months (see ``enrollments.products_extras``); else None."""
+    tokens = tuple(str(t) for t in request.session.get(OWN_USAGE_SESSION_KEY, ()))
+    esiid = _usage_esiid(request, flow) or draft.data.get("esiid", "")
+    staff = flow is QUICK
+    if not tokens and not (staff and esiid):
+        return None  # nothing to look up: no query spent
+    return own_usage_pricing(
+        OwnUsageQuery(
+            utility=utility,
+            customer_type=customer_type,
+            channel=flow.channel,
+            zip_code=draft.data.get("zip_code", ""),
+            esiid=esiid,
+            customer_id=draft.customer_id,
+            authorization_tokens=tokens,
+            staff=staff,
+        )
+    )
+
+
+def _with_own_usage(rows: list, own) -> list:
+    """Rows with their own-usage prices, cheapest on the person's usage first (plans the
+    pricer did not price keep their order after them)."""
+    priced = [replace(r, own=own.prices.get(r.plan.code)) for r in rows]
+    ranked = sorted(
+        enumerate(priced),
+        key=lambda ir: (ir[1].own is None, ir[1].own.annual_cost if ir[1].own else 0, ir[0]),
+    )
+    return [r for _, r in ranked]
 
 
 def _autofocus(form) -> None:
