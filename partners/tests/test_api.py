@@ -313,7 +313,14 @@ def test_openapi_and_docs(client):
         "/api/v1/enrollments",
         "/api/v1/enrollments/{enrollment_id}",
         "/api/v1/enrollments/{enrollment_id}/cancel",
+        "/api/v1/programs",
+        "/api/v1/program-enrollments",
+        "/api/v1/program-enrollments/{program_enrollment_id}",
+        "/api/v1/program-enrollments/{program_enrollment_id}/unenroll",
     }
+    program_create = schema["paths"]["/api/v1/program-enrollments"]["post"]
+    assert list(program_create["responses"]["404"]["content"]) == [PROBLEM]
+    assert program_create["parameters"][0]["name"] == "Idempotency-Key"
     create = schema["paths"]["/api/v1/enrollments"]["post"]["responses"]
     assert list(create["409"]["content"]) == [PROBLEM]
     assert list(create["201"]["content"]) == ["application/json"]
