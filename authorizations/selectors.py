@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -49,13 +50,15 @@ def plan_costs_for_usage(
     customer_type: CustomerType,
     channel: str,
     promo: PromoCode | None = None,
+    include: Sequence[Plan] = (),
 ) -> list[PlanCost]:
     """Every plan available to this person, priced on their months, cheapest first.
 
     ``monthly_kwh`` is up to 12 months of consumption (kWh). Fewer than 12 months are priced
     as they are and scaled to a year. Uses the EFL charges of :mod:`enrollments.pricing`
     month by month (energy charge, base fee, TDU charges, bill credit at its threshold,
-    promo). For My Account renewal offers too.
+    promo). For My Account renewal offers too: ``include`` adds plans the channel would not
+    list (a contract's renewal plan), each priced once.
     """
     months = [Decimal(m) for m in monthly_kwh][-12:]
     if not months or any(m < 0 for m in months):
@@ -64,7 +67,10 @@ def plan_costs_for_usage(
     scale = Decimal(12) / Decimal(len(months))
     annual_kwh = sum(months, Decimal("0")) * scale
     out = []
-    for plan in plans_available(utility=utility, customer_type=customer_type, channel=channel):
+    plans = plans_available(utility=utility, customer_type=customer_type, channel=channel)
+    listed = {p.pk for p in plans}
+    plans += [p for p in dict.fromkeys(include) if p.pk not in listed]
+    for plan in plans:
         cents = [month_cost_cents(plan, tdu, kwh, promo=promo) for kwh in months]
         annual_cents = sum(cents, Decimal("0")) * scale
         credited = sum(

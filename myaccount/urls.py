@@ -26,4 +26,5 @@ urlpatterns = [
     path("payments/", views.payments, name="payments"),
     path("payments/bills/<int:pk>/", views.bill_detail, name="bill"),
     path("profile/", views.profile, name="profile"),
+    path("renewal/", views.renewal, name="renewal"),
 ]

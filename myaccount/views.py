@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from myaccount import charts, greenbutton, sources
+from myaccount import renewal as renewals
 from myaccount.forms import (
     PERIODS,
     CustomerPasswordResetForm,
@@ -171,6 +172,8 @@ def dashboard(request):
                     "kind": "warn",
                     "text": f"Your contract ends on {enrollment.contract_end_date:%B %-d, %Y} "
                     f"({days_left} days). Renew to keep your rate plan.",
+                    "link": reverse("myaccount:renewal"),
+                    "link_text": "See renewal offers priced on your usage",
                 }
             )
     if result.data_through:
@@ -188,6 +191,31 @@ def dashboard(request):
         summary_chart=charts.to_json(charts.summary_figure(result)) if result.points else None,
     )
     return render(request, "myaccount/dashboard.html", ctx)
+
+
+@customer_required
+@require_GET
+def renewal(request):
+    """Renewal offers for the selected premise, priced on its own last 12 months, in the
+    60 days before the contract ends."""
+    customer, accounts, selected = _portal(request, account_param=request.GET.get("account"))
+    ctx = _context(request, customer, accounts, selected, here="renewal")
+    if selected is None:
+        return render(request, "myaccount/renewal.html", ctx)
+    enrollment = current_enrollment(service_account=selected)
+    today = charts.local_naive(datetime.now(charts.CHICAGO)).date()
+    is_open = renewals.renewal_window_open(enrollment=enrollment, today=today)
+    ctx.update(
+        enrollment=enrollment,
+        window_open=is_open,
+        window_days=renewals.RENEWAL_WINDOW_DAYS,
+        offers=renewals.renewal_offers(
+            customer=customer, service_account=selected, enrollment=enrollment, today=today
+        )
+        if is_open
+        else None,
+    )
+    return render(request, "myaccount/renewal.html", ctx)
 
 
 def _source_label(result) -> str:

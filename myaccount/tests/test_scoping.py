@@ -28,6 +28,7 @@ COVERED = {
     "payments": "no id; shows only own data",
     "bill": "id in path",
     "profile": "no id; own customer row",
+    "renewal": "?account= (and test_renewal)",
 }
 
 
@@ -66,6 +67,7 @@ def test_other_customers_ids_answer_404(client, a_and_b):
     assert client.post("/myaccount/account/", {"account": other_sa}).status_code == 404
     assert client.get(f"/myaccount/payments/bills/{other_bill}/").status_code == 404
     assert client.get("/myaccount/usage/?account=not-a-number").status_code == 404
+    assert client.get(f"/myaccount/renewal/?account={other_sa}").status_code == 404
     # ...while A's own ids work.
     own_bill = Bill.objects.filter(service_account=a.account).first().pk
     assert client.get(f"/myaccount/payments/bills/{own_bill}/").status_code == 200
