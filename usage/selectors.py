@@ -151,15 +151,18 @@ def _point(start: datetime, cons: Decimal, gen: Decimal, estimated: bool) -> Usa
 def _points(rows, *, period: str, unit: str) -> list[UsagePoint]:
     """Points from ``(bucket, consumption, generation, estimated)`` rows: hourly buckets are
     aware datetimes (made America/Chicago), daily and monthly ones dates (local midnight)."""
-    local = _local_midnight
+    hourly = period == "hourly"
+    local, new, cls = _local_midnight, _new, UsagePoint
     points = []
     append = points.append
-    if period == "hourly":
-        for bucket, cons, gen, est in rows:
-            append(_point(bucket.astimezone(CHICAGO), cons, gen, bool(est)))
-    else:
-        for bucket, cons, gen, est in rows:
-            append(_point(local(bucket), cons, gen, bool(est)))
+    for bucket, cons, gen, est in rows:  # _point inlined: this loop runs once per bucket
+        point = new(cls)
+        fields = point.__dict__
+        fields["start"] = bucket.astimezone(CHICAGO) if hourly else local(bucket)
+        fields["consumption_kwh"] = cons
+        fields["generation_kwh"] = gen
+        fields["estimated"] = bool(est)
+        append(point)
     if unit == "MWh":
         return [
             _point(p.start, p.consumption_kwh / THOUSAND, p.generation_kwh / THOUSAND, p.estimated)
