@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -64,7 +65,12 @@ def billing_request_create(
     )
     connection = transaction.get_connection()
     meta = BillingRequest._meta
-    fields = [meta.get_field(name) for name in _INSERT_FIELDS]
+    fields: list[models.Field[Any, Any]] = []
+    for name in _INSERT_FIELDS:
+        field = meta.get_field(name)
+        if not isinstance(field, models.Field):  # a reverse relation has no column
+            raise TypeError(f"BillingRequest.{name} is not a concrete field")
+        fields.append(field)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     values = [f.get_db_prep_save(getattr(request, f.attname), connection) for f in fields]
     # Identifiers come from the model; every value is a bound parameter.
