@@ -153,7 +153,7 @@ def _points(rows, *, period: str, unit: str) -> list[UsagePoint]:
     aware datetimes (made America/Chicago), daily and monthly ones dates (local midnight)."""
     hourly = period == "hourly"
     local, new, cls = _local_midnight, _new, UsagePoint
-    points = []
+    points: list[UsagePoint] = []
     append = points.append
     for bucket, cons, gen, est in rows:  # _point inlined: this loop runs once per bucket
         point = new(cls)
