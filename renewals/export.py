@@ -59,10 +59,11 @@ def write_renewal_export(
     for row in rows:
         # Only rows holding formula-like text pay for cell objects; the rest go as values.
         if any(type(v) is str and v.startswith(prefixes) for v in row):
-            row = [
-                _text_cell(ws, v) if type(v) is str and v.startswith(prefixes) else v for v in row
-            ]
-        append(row)
+            append(
+                [_text_cell(ws, v) if type(v) is str and v.startswith(prefixes) else v for v in row]
+            )
+        else:
+            append(row)
         count += 1
         if progress is not None and count % PROGRESS_EVERY == 0:
             progress(count)

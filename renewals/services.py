@@ -27,9 +27,12 @@ LETTER_SUBJECT = "renewal_notice"
 
 
 def dates_for(*, enrollment: Enrollment, setup: RenewalSetup) -> list[date]:
+    end_date = enrollment.contract_end_date
+    if end_date is None:  # no contract end, nothing to renew
+        return []
     plan = enrollment.plan
     return notice_dates(
-        end_date=enrollment.contract_end_date,
+        end_date=end_date,
         term_months=plan.term_months,
         start_date=enrollment.start_date,
         fixed_rate=plan.rate_type == Plan.RateType.FIXED,
@@ -65,12 +68,15 @@ def renewal_notices_schedule(*, today: date) -> int:
     created = 0
     batch: list[RenewalNotice] = []
     for enrollment in expiring.iterator(chunk_size=1000):
+        end_date = enrollment.contract_end_date
+        if end_date is None:  # excluded by the filter; narrows the type
+            continue
         plan = enrollment.plan
         for sequence, day in enumerate(dates_for(enrollment=enrollment, setup=setup), start=1):
             batch.append(
                 RenewalNotice(
                     enrollment=enrollment,
-                    contract_end_date=enrollment.contract_end_date,
+                    contract_end_date=end_date,
                     sequence=sequence,
                     scheduled_for=day,
                     channel=enrollment.customer.notice_preference,
