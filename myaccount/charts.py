@@ -136,7 +136,7 @@ def _estimated_traces(
 ) -> list:
     """Markers on estimated points: a run's x0/dx with nulls elsewhere, or explicit x when
     the run has few estimates (whichever is smaller)."""
-    traces = []
+    traces: list[tuple] = []
     for a, b in segments:
         chunk = points[a:b]
         flagged = [p for p in chunk if p.estimated]
@@ -174,7 +174,7 @@ def _previous_trace(
         return None
     y = [_num(p.consumption_kwh, opts.unit) for p in previous[:n]]
     label = f"Previous period (from {local_naive(previous[0].start):%b %d, %Y})"
-    common = {
+    common: dict[str, object] = {
         "name": label,
         "mode": "lines",
         "line": {"color": COLOURS["previous"], "width": 2, "dash": "dot"},

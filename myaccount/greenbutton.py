@@ -9,6 +9,7 @@ Chain: UsagePoint -> MeterReading -> ReadingType -> IntervalBlock -> IntervalRea
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
@@ -58,7 +59,7 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def _entry(feed, *, href: str, title: str, updated: str, related: list[str] = ()):
+def _entry(feed, *, href: str, title: str, updated: str, related: Sequence[str] = ()):
     entry = _sub(feed, _a("entry"))
     _sub(entry, _a("id"), f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, href)}")
     ET.SubElement(entry, _a("link"), {"rel": "self", "href": href})

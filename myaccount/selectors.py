@@ -9,7 +9,7 @@ from enrollments.models import Customer, Enrollment, ServiceAccount
 SESSION_KEY = "myaccount_service_account_id"
 
 # Which enrollment of a premise the portal talks about: the live one first.
-_STATUS_RANK = {
+_STATUS_RANK: dict[str, int] = {
     Enrollment.Status.ACTIVE: 0,
     Enrollment.Status.ACCEPTED: 1,
     Enrollment.Status.PENDING: 2,

@@ -15,6 +15,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from enrollments.models import ServiceAccount
 from myaccount import charts, greenbutton, sources
 from myaccount import renewal as renewals
 from myaccount.forms import (
@@ -94,6 +95,7 @@ def _portal(request, *, account_param: str | None = None):
             raise
         return None, [], None  # a login whose customer record is not linked (yet)
     accounts = service_accounts_for(customer=customer)
+    selected: ServiceAccount | None
     if account_param:
         selected = service_account_for_customer(user=request.user, pk=account_param)
     else:
