@@ -53,10 +53,14 @@ class AddressForm(forms.ModelForm):
 
     def __init__(self, *args, utility: Utility | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["utility"].queryset = Utility.objects.filter(active=True)
+        utility_field = self.fields["utility"]
+        if not isinstance(utility_field, forms.ModelChoiceField):
+            raise TypeError("AddressForm.utility must be a ModelChoiceField")
+        utility_field.queryset = Utility.objects.filter(active=True)
         utility = utility or (self.instance.utility if self.instance.utility_id else None)
-        if utility is None and self.data.get("utility"):
-            utility = Utility.objects.filter(pk=self.data.get("utility")).first()
+        utility_pk = self.data.get("utility")
+        if utility is None and utility_pk:
+            utility = Utility.objects.filter(pk=utility_pk).first()
         self.fields["meter_number"].label = (
             utility.meter_number_label if utility else "Meter Number"
         )

@@ -29,6 +29,16 @@ def _first(prospect: Prospect) -> ProspectServiceAddress | None:
     return addresses[0] if addresses else None
 
 
+def _first_meter_number(prospect: Prospect) -> str:
+    first = _first(prospect)
+    return first.meter_number if first else ""
+
+
+def _first_esiid(prospect: Prospect) -> str:
+    first = _first(prospect)
+    return first.esiid if first else ""
+
+
 def service_accounts(prospect: Prospect) -> list[str]:
     """One line per address: address, utility, ESIID/LDC account, meter (utility's label)."""
     lines = []
@@ -63,11 +73,11 @@ _VALUES = {
     ),
     "PROSPECT_METER_NUMBER": (
         "Meter number of the prospect's first service address (for single-address prospects).",
-        lambda p: _first(p).meter_number if _first(p) else "",
+        _first_meter_number,
     ),
     "PROSPECT_LDC": (
         "ESIID / LDC account of the prospect's first service address (single-address prospects).",
-        lambda p: _first(p).esiid if _first(p) else "",
+        _first_esiid,
     ),
     "UTILITY_PRICE_TO_COMPARE": (
         "The utility's price to compare (Utility Manager), e.g. 11.20¢/kWh.",
