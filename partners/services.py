@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -428,7 +429,7 @@ def import_batch_process(*, batch_id: int) -> ImportBatch:
 def _import_chunk(
     *,
     batch: ImportBatch,
-    rows: list[tuple[int, dict[str, str]]],
+    rows: Sequence[tuple[int, dict[str, str]]],
     known: dict[str, int],
     seen: set[str],
     counts: dict[str, int],
@@ -438,11 +439,11 @@ def _import_chunk(
     parsed: list[tuple[int, EnrollmentInput | None, str, ApplicationError | None]] = []
     for number, values in rows:
         try:
-            data, reference = enrollment_input_from_values(values)
+            row_input, reference = enrollment_input_from_values(values)
         except ApplicationError as exc:
             parsed.append((number, None, "", exc))
         else:
-            parsed.append((number, data, reference, None))
+            parsed.append((number, row_input, reference, None))
     context.prefetch_open_esiids(data.esiid for _n, data, _r, _e in parsed if data is not None)
     errors: list[ImportRowError] = []
     for number, data, reference, problem in parsed:
