@@ -108,6 +108,8 @@ def _premise_bills(query: OwnUsageQuery) -> list:
         return []
     premises = ServiceAccount.objects.filter(esiid=query.esiid, utility=query.utility)
     if not query.staff:
+        if query.customer_id is None:  # excluded by the guard above; narrows the type
+            return []
         premises = premises.filter(customer_id=query.customer_id)
     premise = premises.order_by("-pk").first()
     if premise is None:

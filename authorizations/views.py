@@ -140,22 +140,25 @@ def _act(request, auth: UsageAuthorization, action: str, *, staff: bool):
     extra: dict = {}
     try:
         if action == "upload":
-            form = forms.UploadForm(request.POST, request.FILES)
-            if not form.is_valid():
-                extra["upload_form"] = form
+            upload_form = forms.UploadForm(request.POST, request.FILES)
+            if not upload_form.is_valid():
+                extra["upload_form"] = upload_form
                 return _render_panel(request, auth, staff=staff, status=422, **extra)
-            upload = form.cleaned_data["file"]
+            upload = upload_form.cleaned_data["file"]
             n = services.usage_upload(
-                authorization=auth, kind=form.cleaned_data["kind"], data=upload.read(), actor=actor
+                authorization=auth,
+                kind=upload_form.cleaned_data["kind"],
+                data=upload.read(),
+                actor=actor,
             )
             messages.success(request, f"{n} months of usage stored from your file.")
         elif action == "manual":
             months = forms.last_twelve_months(services.today_chicago())
-            form = forms.ManualForm(request.POST, months=months)
-            if not form.is_valid():
-                extra["manual_form"] = form
+            manual_form = forms.ManualForm(request.POST, months=months)
+            if not manual_form.is_valid():
+                extra["manual_form"] = manual_form
                 return _render_panel(request, auth, staff=staff, status=422, **extra)
-            services.usage_manual(authorization=auth, figures=form.figures(), actor=actor)
+            services.usage_manual(authorization=auth, figures=manual_form.figures(), actor=actor)
             messages.success(request, "Your 12 months of usage are stored.")
         elif action in ("renew", "request"):
             services.authorization_renew(authorization=auth, actor=actor)
@@ -281,26 +284,32 @@ def prospect_page(request, prospect_id: int):
         form = forms.ProspectAuthorizeForm(request.POST, auto_id=f"a{address.pk}_%s")
         if form.is_valid():
             ctype = prospect.customer_type or CustomerType.objects.filter(code="commercial").first()
-            try:
-                services.authorization_create(
-                    origin=UsageAuthorization.Origin.PROSPECT,
-                    # staff sell to prospects: every plan, web-only or not (Sales channel)
-                    channel=Enrollment.Channel.IMPORTER,
-                    esiid=address.esiid,
-                    meter_number=address.meter_number,
-                    email=form.cleaned_data["email"],
-                    language=form.cleaned_data["language"],
-                    customer_type=ctype,
-                    utility=address.utility,
-                    prospect=prospect,
-                    prospect_address=address,
-                    actor=request.user,
+            if ctype is None:  # the FK is required: without a type the insert would fail (500)
+                messages.error(
+                    request,
+                    f"{address.one_line}: set the prospect's customer type first.",
                 )
-            except ApplicationError as exc:
-                messages.error(request, f"{address.one_line}: {exc.message}")
             else:
-                messages.success(request, f"SMT agreement requested for {address.one_line}.")
-                return redirect("authorizations:prospect", prospect_id=prospect.pk)
+                try:
+                    services.authorization_create(
+                        origin=UsageAuthorization.Origin.PROSPECT,
+                        # staff sell to prospects: every plan, web-only or not (Sales channel)
+                        channel=Enrollment.Channel.IMPORTER,
+                        esiid=address.esiid,
+                        meter_number=address.meter_number,
+                        email=form.cleaned_data["email"],
+                        language=form.cleaned_data["language"],
+                        customer_type=ctype,
+                        utility=address.utility,
+                        prospect=prospect,
+                        prospect_address=address,
+                        actor=request.user,
+                    )
+                except ApplicationError as exc:
+                    messages.error(request, f"{address.one_line}: {exc.message}")
+                else:
+                    messages.success(request, f"SMT agreement requested for {address.one_line}.")
+                    return redirect("authorizations:prospect", prospect_id=prospect.pk)
     rows = []
     latest = {
         a.prospect_address_id: a

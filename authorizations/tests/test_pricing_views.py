@@ -217,3 +217,31 @@ def test_prospect_page_requests_per_address_and_prices_commercial_plans():
     assert "Broker 24" in html and "$1852.68" in html  # non-web plans for a commercial prospect
     assert "source: Smart Meter Texas (data-sharing agreement)" in html
     assert ops.get("/usage-authorization/prospects/999999/").status_code == 404
+
+
+def test_prospect_page_without_any_customer_type_reports_instead_of_failing():
+    """No type on the prospect and no "commercial" type: a message, not an IntegrityError."""
+    from opsadmin.models import CustomerType
+
+    ref = reference()
+    CustomerType.objects.filter(code="commercial").update(code="business")
+    prospect = Prospect.objects.create(company_name="No Type LLC")
+    address = ProspectServiceAddress.objects.create(
+        prospect=prospect,
+        utility=ref["cnp"],
+        esiid=ESIID,
+        meter_number="MTR-1",
+        address_line1="1 Main",
+        city="Houston",
+        zip_code="77002",
+    )
+    ops = _staff("Ops")
+    url = f"/usage-authorization/prospects/{prospect.pk}/"
+    response = ops.post(
+        url, {"address": address.pk, "email": "jo@acme.example", "language": "en", "consent": "on"}
+    )
+    assert response.status_code == 422  # as for any refused request on this page
+    assert [str(m) for m in response.context["messages"]] == [
+        f"{address.one_line}: set the prospect's customer type first."
+    ]
+    assert not UsageAuthorization.objects.filter(prospect=prospect).exists()
