@@ -4,7 +4,9 @@ methods. One list and one edit view, driven by a small table of what each kind s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -29,8 +31,8 @@ class Kind:
     slug: str
     title: str
     singular: str
-    model: type
-    form: type
+    model: type[Any]  # one of several catalogue models, used generically
+    form: type[forms.ModelForm]
     columns: tuple[tuple[str, str], ...]  # (header, attribute)
 
 

@@ -136,7 +136,11 @@ def draft_input(draft: EnrollmentDraft) -> EnrollmentInput:
         referral_source=d.get("referral_source", ""),
         consent_method=d.get("consent_method", ""),
         affiliate_code=d.get("affiliate_code", ""),
-        **person,
+        first_name=person["first_name"],
+        last_name=person["last_name"],
+        company_name=person["company_name"],
+        email=person["email"],
+        phone=person["phone"],
     )
 
 
@@ -160,7 +164,7 @@ def draft_submit(
     locked = EnrollmentDraft.objects.select_for_update().get(pk=draft.pk)
     if token != str(locked.token):
         raise ApplicationError("This form is out of date. Reload the page.", code="stale")
-    if locked.enrollment_id:
+    if locked.enrollment is not None:  # no query when enrollment_id is unset
         return locked.enrollment
     wizard = locked.channel == Enrollment.Channel.WIZARD
     enrollment = enrollment_submit(

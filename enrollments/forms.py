@@ -27,6 +27,14 @@ SSN_RE = re.compile(r"^(\d{3})-?(\d{2})-?(\d{4})$")
 PHONE_RE = re.compile(r"^\D*(\d\D*){10}$")
 
 
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    """``form.fields[name]``, typed: the choice fields' choices are set per request."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{type(form).__name__}.{name} must be a ChoiceField")
+    return field
+
+
 class SearchForm(forms.Form):
     """Product selection: zip code, promo code, customer type."""
 
@@ -50,7 +58,7 @@ class SearchForm(forms.Form):
             customer_types = list(
                 CustomerType.objects.filter(active=True).values_list("code", "name")
             )
-        self.fields["customer_type"].choices = customer_types
+        _choice_field(self, "customer_type").choices = customer_types
 
     def clean_zip_code(self):
         value = self.cleaned_data["zip_code"].strip()
@@ -82,8 +90,8 @@ class OptionsForm(forms.Form):
 
     def __init__(self, *args, utilities: list[Utility], channel: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["utility"].choices = [(u.code, u.name) for u in utilities]
-        self.fields["referral_source"].choices = [("", "(choose one)")] + [
+        _choice_field(self, "utility").choices = [(u.code, u.name) for u in utilities]
+        _choice_field(self, "referral_source").choices = [("", "(choose one)")] + [
             (name, name)
             for name in ReferralSource.objects.filter(active=True).values_list("name", flat=True)
         ]
@@ -94,7 +102,7 @@ class OptionsForm(forms.Form):
             # A customer on the website consents on the web; nothing to choose.
             del self.fields["consent_method"]
         else:
-            self.fields["consent_method"].choices = list(
+            _choice_field(self, "consent_method").choices = list(
                 ConsentMethod.objects.filter(active=True).values_list("code", "name")
             )
             self.fields["consent_method"].initial = ConsentMethod.PHONE

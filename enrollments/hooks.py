@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from django.db import transaction
 
@@ -28,7 +29,7 @@ def on_accepted(fn: AcceptedHandler) -> AcceptedHandler:
 def run_accepted(enrollment_id: int) -> None:
     """Schedule every registered handler for after the current transaction commits."""
     for fn in list(_ON_ACCEPTED):
-        transaction.on_commit(lambda fn=fn: _safe(fn, enrollment_id))
+        transaction.on_commit(partial(_safe, fn, enrollment_id))
 
 
 def _safe(fn: AcceptedHandler, enrollment_id: int) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from django.core.files.base import File
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -26,7 +27,7 @@ from enrollments.models import (
 )
 from enrollments.validators import validate_esiid_for_utility
 from opsadmin.errors import ApplicationError
-from opsadmin.models import CustomerType, ServiceArea, Utility
+from opsadmin.models import CustomerType, ServiceArea, User, Utility
 
 logger = logging.getLogger(__name__)
 
@@ -161,10 +162,10 @@ def plans_available(*, utility: Utility, customer_type: CustomerType, channel: s
 class Proof:
     """Proof of authorization captured with an enrollment (PUCT 25.474)."""
 
-    agent: object | None = None  # the staff user on the phone
+    agent: User | None = None  # the staff user on the phone
     ip: str | None = None  # web: where the customer submitted from
     user_agent: str = ""
-    signed_contract: object | None = None  # an uploaded File for Signed Contract
+    signed_contract: File | None = None  # an uploaded File for Signed Contract
     acknowledgements: tuple[str, ...] = ()
 
 
@@ -552,7 +553,7 @@ def create_prospect_payload(enrollment: Enrollment) -> dict:
         },
         "critical_care": enrollment.critical_care,
         "deposit_alternative": enrollment.deposit_alternative,
-        "promo_code": enrollment.promo_code.code if enrollment.promo_code_id else None,
+        "promo_code": enrollment.promo_code.code if enrollment.promo_code else None,
         "service_address": {
             "line1": p.address_line1,
             "line2": p.address_line2,

@@ -160,6 +160,8 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
         ctx["q"] = q
         ctx["results"] = customer_search(query=q) if q else None
     elif view_step == "details":
+        if draft is None:  # only the search step renders without a draft
+            raise ValueError("the details step needs a draft")
         utility = Utility.objects.get(code=data["utility"])
         initial = dict(data)
         ctx["details_form"] = bound.get("details_form") or DetailsForm(
@@ -172,6 +174,8 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
             flows.draft_secret(draft).get("ssn") or data.get("deposit_alternative")
         )
     elif view_step == "review":
+        if draft is None:  # only the search step renders without a draft
+            raise ValueError("the review step needs a draft")
         ctx.update(_review_context(flow, draft, bound))
     elif view_step == "done" and draft is not None:
         ctx["enrollment"] = draft.enrollment
@@ -378,24 +382,24 @@ def _step(request, flow: Flow, token: UUID, step: str):
             return _invalid(request, flow, draft, "search", search_form=form)
         return _step_search_save(request, flow, draft, form)
     if step == "options":
-        form = OptionsForm(
+        options_form = OptionsForm(
             request.POST, utilities=_utilities(data["zip_code"], request), channel=flow.channel
         )
-        if not form.is_valid():
-            return _invalid(request, flow, draft, "options", options_form=form)
-        consent = form.cleaned_data.get("consent_method")
-        referral = form.cleaned_data.get("referral_source")
+        if not options_form.is_valid():
+            return _invalid(request, flow, draft, "options", options_form=options_form)
+        consent = options_form.cleaned_data.get("consent_method")
+        referral = options_form.cleaned_data.get("referral_source")
         flows.draft_save_step(
             draft=draft,
             step="options",
             data={
-                "utility": form.cleaned_data["utility"],
+                "utility": options_form.cleaned_data["utility"],
                 "referral_source": referral or "",
                 "consent_method": consent or ConsentMethod.WEB,
             },
             clear=("plan",),
         )
-        return _after_step(request, flow, draft, options_form=form)
+        return _after_step(request, flow, draft, options_form=options_form)
     if step == "products":
         code = request.POST.get("plan", "")
         available = {
@@ -428,17 +432,17 @@ def _step(request, flow: Flow, token: UUID, step: str):
     if step == "details":
         return _step_details(request, flow, draft)
     if step == "dates":
-        form = DatesForm(request.POST)
+        dates_form = DatesForm(request.POST)
         if draft.step != "review":
             raise Http404("No such step yet.")
-        if not form.is_valid():
-            return _invalid(request, flow, draft, "review", dates_form=form)
+        if not dates_form.is_valid():
+            return _invalid(request, flow, draft, "review", dates_form=dates_form)
         flows.draft_save_step(
             draft=draft,
             step="review",
             data={
-                "enrollment_type": form.cleaned_data["enrollment_type"],
-                "requested_start_date": form.cleaned_data["requested_start_date"].isoformat(),
+                "enrollment_type": dates_form.cleaned_data["enrollment_type"],
+                "requested_start_date": dates_form.cleaned_data["requested_start_date"].isoformat(),
             },
         )
         draft.step = "review"
@@ -539,7 +543,7 @@ def quick_step(request, token: UUID, step: str):
 def quick_another(request, token: UUID):
     """Enroll another account for this customer: start again with the customer attached."""
     done = _draft_for(request, QUICK, token)
-    if not done.enrollment_id:
+    if done.enrollment is None:  # no query when enrollment_id is unset
         raise Http404("Submit this enrollment first.")
     draft = flows.draft_create(
         channel=QUICK.channel, actor=request.user, customer=done.enrollment.customer
