@@ -13,7 +13,7 @@ import importlib
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from simulators.faults import SYSTEMS, FaultMiddleware, faults_endpoint
 
@@ -43,7 +43,7 @@ async def reset_state(request: Request) -> JSONResponse:
 
 
 def build_app() -> Starlette:
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/_health", health),
         Route("/_faults", faults_endpoint, methods=["GET", "POST", "DELETE"]),
         Route("/_state", reset_state, methods=["DELETE"]),

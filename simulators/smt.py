@@ -266,7 +266,7 @@ async def daily_reads(request: Request) -> JSONResponse:
     if isinstance(checked, JSONResponse):
         return checked
     body, esiid, first, last = checked
-    reading = 10000 + _seed(esiid, "meter") % 50000
+    reading: float = 10000 + _seed(esiid, "meter") % 50000
     reads = []
     for day in _days(first, last):
         kwh = _day_total(esiid, day)
