@@ -14,6 +14,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
+from django.utils import dateformat
+from django.utils.translation import gettext as _
 
 CHICAGO = ZoneInfo("America/Chicago")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -143,7 +145,7 @@ def _estimated_traces(
         if not flagged:
             continue
         common = {
-            "name": "Estimated",
+            "name": _("Estimated"),
             "legendgroup": "estimated",
             "showlegend": not traces,
             "mode": "markers",
@@ -153,7 +155,7 @@ def _estimated_traces(
                 "color": "#b3261e",
                 "line": {"width": 2},
             },
-            "hovertemplate": f"%{{y}} {hover_unit} (estimated)<extra></extra>",
+            "hovertemplate": f"%{{y}} {hover_unit} ({_('estimated')})<extra></extra>",
         }
         if period in STEP_MS and len(flagged) * 4 >= len(chunk):
             y = [_num(p.consumption_kwh, opts.unit) if p.estimated else None for p in chunk]
@@ -173,12 +175,14 @@ def _previous_trace(
     if n == 0:
         return None
     y = [_num(p.consumption_kwh, opts.unit) for p in previous[:n]]
-    label = f"Previous period (from {local_naive(previous[0].start):%b %d, %Y})"
+    label = _("Previous period (from %(date)s)") % {
+        "date": dateformat.format(local_naive(previous[0].start), _("M j, Y"))
+    }
     common: dict[str, object] = {
         "name": label,
         "mode": "lines",
         "line": {"color": COLOURS["previous"], "width": 2, "dash": "dot"},
-        "hovertemplate": f"%{{y}} {hover_unit}<extra>Previous period</extra>",
+        "hovertemplate": f"%{{y}} {hover_unit}<extra>{_('Previous period')}</extra>",
     }
     if period in STEP_MS:
         common |= {"x0": _x(points[0].start, period), "dx": STEP_MS[period]}
@@ -213,7 +217,7 @@ def usage_figure(result, *, period: str, opts: ChartOptions, title: str) -> dict
         points,
         period=period,
         field="consumption_kwh",
-        name="Consumption",
+        name=_("Consumption"),
         key="consumption",
         opts=opts,
         hover_unit=unit,
@@ -224,7 +228,7 @@ def usage_figure(result, *, period: str, opts: ChartOptions, title: str) -> dict
             points,
             period=period,
             field="generation_kwh",
-            name="Generation",
+            name=_("Generation"),
             key="generation",
             opts=opts,
             hover_unit=unit,
@@ -239,7 +243,7 @@ def usage_figure(result, *, period: str, opts: ChartOptions, title: str) -> dict
     traces += _estimated_traces(
         points, period=period, opts=opts, hover_unit=unit, segments=segments
     )
-    layout = _layout(title=title, y_title=f"Energy ({unit})")
+    layout = _layout(title=title, y_title=_("Energy (%(unit)s)") % {"unit": unit})
     if period == "monthly":
         layout["xaxis"] |= {"tickformat": "%b %Y", "dtick": "M1"}
     return figure_dict(traces, layout)
@@ -299,11 +303,11 @@ def summary_figure(result) -> dict:
     trace = go.Bar(
         x=x,
         y=y,
-        name="Consumption",
+        name=_("Consumption"),
         marker={"color": COLOURS["consumption"]},
         hovertemplate="%{x|%b %Y}: %{y} kWh<extra></extra>",
     )
-    layout = _layout(title="Monthly usage", y_title="kWh", height=260)
+    layout = _layout(title=_("Monthly usage"), y_title="kWh", height=260)
     layout["margin"] = {"l": 50, "r": 10, "t": 40, "b": 40}
     layout["showlegend"] = False
     layout["xaxis"] |= {"tickformat": "%b", "dtick": "M1"}
@@ -361,9 +365,9 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
     charts = [
         {
             "id": "bill-kwh",
-            "title": "Monthly usage (kWh)",
+            "title": _("Monthly usage (kWh)"),
             "figure": single(
-                "Monthly usage (kWh)",
+                _("Monthly usage (kWh)"),
                 [float(r["bill"].kwh) for r in rows],
                 "kWh",
                 "%{x|%b %Y}: %{y} kWh<extra></extra>",
@@ -371,22 +375,22 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
         },
         {
             "id": "bill-amount",
-            "title": "Monthly bill amount ($)",
+            "title": _("Monthly bill amount ($)"),
             "figure": single(
-                "Monthly bill amount ($)",
+                _("Monthly bill amount ($)"),
                 [float(r["bill"].amount) for r in rows],
-                "US dollars",
+                _("US dollars"),
                 "%{x|%b %Y}: $%{y:.2f}<extra></extra>",
                 key="generation",
             ),
         },
         {
             "id": "bill-avg-daily",
-            "title": "Average daily usage per bill period (kWh/day)",
+            "title": _("Average daily usage per bill period (kWh/day)"),
             "figure": single(
-                "Average daily usage per bill period (kWh/day)",
+                _("Average daily usage per bill period (kWh/day)"),
                 [float(r["avg_daily_kwh"]) for r in rows],
-                "kWh per day",
+                _("kWh per day"),
                 "%{x|%b %Y}: %{y} kWh/day<extra></extra>",
                 key="previous",
             ),
@@ -394,10 +398,11 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
     ]
     this_year, last_year = year_over_year(bills)
     year = max((b.period_end.year for b in bills), default=date.today().year)
-    layout = _layout(title="This year vs last year (kWh)", y_title="kWh", height=320)
+    layout = _layout(title=_("This year vs last year (kWh)"), y_title="kWh", height=320)
+    months = month_abbreviations()
     traces = [
         go.Bar(
-            x=list(MONTHS),
+            x=months,
             y=last_year,
             name=str(year - 1),
             marker={
@@ -407,7 +412,7 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
             hovertemplate=f"%{{x}} {year - 1}: %{{y}} kWh<extra></extra>",
         ),
         go.Bar(
-            x=list(MONTHS),
+            x=months,
             y=this_year,
             name=str(year),
             marker={
@@ -420,11 +425,16 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
     charts.append(
         {
             "id": "bill-yoy",
-            "title": "This year vs last year (kWh)",
+            "title": _("This year vs last year (kWh)"),
             "figure": figure_dict(traces, layout),
         }
     )
     return charts
+
+
+def month_abbreviations() -> list[str]:
+    """Jan..Dec in the active language (Django's own month catalogue)."""
+    return [dateformat.format(date(2000, m, 1), "M") for m in range(1, 13)]
 
 
 def year_over_year(bills: list) -> tuple[list, list]:

@@ -7,11 +7,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import dateformat, translation
+from django.utils.translation import gettext as _
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,6 +22,7 @@ from enrollments.models import ServiceAccount
 from myaccount import charts, greenbutton, sources
 from myaccount import renewal as renewals
 from myaccount.forms import (
+    PERIOD_VALUES,
     PERIODS,
     CustomerPasswordResetForm,
     ProfileForm,
@@ -33,12 +37,45 @@ from myaccount.selectors import (
     service_account_for_customer,
     service_accounts_for,
 )
-from myaccount.services import customer_profile_update
+from myaccount.middleware import customer_language
+from myaccount.services import customer_language_set, customer_profile_update
 from opsadmin.forms import CustomerLoginForm
 from opsadmin.permissions import customer_required
 
 RENEWAL_NOTICE_DAYS = 60  # PURA 39.112: notices run in the last third / 30-60 days before expiry
 TABLE_MAX_ROWS = 744  # a month of hours; longer spans point at the CSV for the full table
+
+
+# --- language switch (public and My Account) ---------------------------------------------
+
+
+@require_POST
+def language_set(request):
+    """The visible language switch: a cookie for everyone, the stored preference for a customer.
+
+    Works without JavaScript (a plain form POST); ``next`` must be a path on this site.
+    """
+    language = request.POST.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest("Unsupported language.")
+    nxt = request.POST.get("next") or "/myaccount/"
+    if not url_has_allowed_host_and_scheme(
+        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        nxt = "/myaccount/"
+    if customer_language(request.user) is not None:
+        customer_language_set(customer=request.user.customer, language=language)
+    translation.activate(language)
+    response = redirect(nxt)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=request.is_secure(),
+        httponly=True,
+    )
+    return response
 
 
 # --- sign-in, password reset, set password ------------------------------------------------
@@ -172,15 +209,21 @@ def dashboard(request):
             notices.append(
                 {
                     "kind": "warn",
-                    "text": f"Your contract ends on {enrollment.contract_end_date:%B %-d, %Y} "
-                    f"({days_left} days). Renew to keep your rate plan.",
+                    "text": _(
+                        "Your contract ends on %(date)s (%(days)s days). "
+                        "Renew to keep your rate plan."
+                    )
+                    % {"date": _fmt_long(enrollment.contract_end_date), "days": days_left},
                     "link": reverse("myaccount:renewal"),
-                    "link_text": "See renewal offers priced on your usage",
+                    "link_text": _("See renewal offers priced on your usage"),
                 }
             )
     if result.data_through:
         notices.append(
-            {"kind": "info", "text": f"Usage data through {result.data_through:%B %-d, %Y}."}
+            {
+                "kind": "info",
+                "text": _("Usage data through %(date)s.") % {"date": _fmt_long(result.data_through)},
+            }
         )
     ctx.update(
         enrollment=enrollment,
@@ -221,18 +264,28 @@ def renewal(request):
 
 
 def _source_label(result) -> str:
-    return "Smart Meter Texas" if result.source == "smt" else "your bills (billing system)"
+    return "Smart Meter Texas" if result.source == "smt" else _("your bills (billing system)")
 
 
 # --- usage -------------------------------------------------------------------------------------
 
 
 def _fmt_date(value: date) -> str:
-    return f"{value:%b} {value.day}, {value.year}"
+    """"Jan 5, 2026" / "5 ene 2026": the active language's short date."""
+    return dateformat.format(value, _("M j, Y"))
+
+
+def _fmt_long(value: date) -> str:
+    """"January 5, 2026" / "5 de enero de 2026"."""
+    return dateformat.format(value, _("F j, Y"))
 
 
 def _chart_title(period: str, start: date, end: date) -> str:
-    return f"{dict(PERIODS)[period]} usage, {_fmt_date(start)} – {_fmt_date(end)}"
+    return _("%(period)s usage, %(start)s – %(end)s") % {
+        "period": dict(PERIODS)[period],
+        "start": _fmt_date(start),
+        "end": _fmt_date(end),
+    }
 
 
 def _fmt_energy(value, unit: str) -> str:
@@ -244,10 +297,11 @@ def _fmt_energy(value, unit: str) -> str:
 
 
 def _table_rows(points: list, period: str, limit: int, unit: str) -> list[dict]:
-    fmt = {"hourly": "%Y-%m-%d %H:%M", "monthly": "%B %Y"}.get(period, "%Y-%m-%d")
+    # ISO dates and times read the same in every language; month names follow the language.
+    fmt = {"hourly": "Y-m-d H:i", "monthly": _("F Y")}.get(period, "Y-m-d")
     return [
         {
-            "start": charts.local_naive(p.start).strftime(fmt),
+            "start": dateformat.format(charts.local_naive(p.start), fmt),
             "consumption": _fmt_energy(p.consumption_kwh, unit),
             "generation": _fmt_energy(p.generation_kwh, unit),
             "estimated": p.estimated,
@@ -297,6 +351,8 @@ def usage(request):
         invalid=invalid,
         result=result,
         period=period,
+        period_label=dict(PERIODS)[period],
+        period_values=PERIOD_VALUES[period],
         start=start,
         end=end,
         opts=opts,
