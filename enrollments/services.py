@@ -654,16 +654,23 @@ def set_password_link(*, user, base_url: str) -> str:
 def set_password_email_send(*, user, base_url: str) -> None:
     """Email the customer their set-password link (never a password), after commit."""
     from django.core.mail import send_mail
+    from django.utils import translation
+    from django.utils.translation import gettext
 
     link = set_password_link(user=user, base_url=base_url)
 
     def send() -> None:
-        send_mail(
-            "Your My Account login",
-            f"Welcome! Your username is {user.username}.\n\n"
-            f"Choose your password here (the link works once):\n{link}\n",
-            None,
-            [user.email],
-        )
+        # The customer's document language (PUCT Subst. R. 25.473), English when unknown.
+        customer = Customer.objects.filter(user=user).only("language").first()
+        with translation.override(customer.language if customer else "en"):
+            send_mail(
+                gettext("Your My Account login"),
+                gettext("Welcome! Your username is %(username)s.") % {"username": user.username}
+                + "\n\n"
+                + gettext("Choose your password here (the link works once):")
+                + f"\n{link}\n",
+                None,
+                [user.email],
+            )
 
     transaction.on_commit(send)

@@ -14,8 +14,8 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest, Streaming
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import dateformat, translation
-from django.utils.translation import gettext as _
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enrollments.models import ServiceAccount
@@ -28,6 +28,7 @@ from myaccount.forms import (
     ProfileForm,
     UsageForm,
 )
+from myaccount.middleware import customer_language
 from myaccount.selectors import (
     SESSION_KEY,
     bill_for_customer,
@@ -37,7 +38,6 @@ from myaccount.selectors import (
     service_account_for_customer,
     service_accounts_for,
 )
-from myaccount.middleware import customer_language
 from myaccount.services import customer_language_set, customer_profile_update
 from opsadmin.forms import CustomerLoginForm
 from opsadmin.permissions import customer_required
@@ -222,7 +222,8 @@ def dashboard(request):
         notices.append(
             {
                 "kind": "info",
-                "text": _("Usage data through %(date)s.") % {"date": _fmt_long(result.data_through)},
+                "text": _("Usage data through %(date)s.")
+                % {"date": _fmt_long(result.data_through)},
             }
         )
     ctx.update(
@@ -271,12 +272,12 @@ def _source_label(result) -> str:
 
 
 def _fmt_date(value: date) -> str:
-    """"Jan 5, 2026" / "5 ene 2026": the active language's short date."""
+    """ "Jan 5, 2026" / "5 ene 2026": the active language's short date."""
     return dateformat.format(value, _("M j, Y"))
 
 
 def _fmt_long(value: date) -> str:
-    """"January 5, 2026" / "5 de enero de 2026"."""
+    """ "January 5, 2026" / "5 de enero de 2026"."""
     return dateformat.format(value, _("F j, Y"))
 
 
@@ -439,7 +440,7 @@ class _Echo:
 @require_GET
 def usage_csv(request):
     """CSV of what the chart shows. Stable URL for scripts (see the issue text)."""
-    _, _, selected = _portal(request, account_param=request.GET.get("account"))
+    _customer, _accounts, selected = _portal(request, account_param=request.GET.get("account"))
     if selected is None:
         raise Http404("No service account.")
     try:
@@ -478,7 +479,7 @@ def usage_csv(request):
 @require_GET
 def usage_xml(request):
     """Green Button (ESPI) XML: 15-minute readings where SMT has them, else bill periods."""
-    _, _, selected = _portal(request, account_param=request.GET.get("account"))
+    _customer, _accounts, selected = _portal(request, account_param=request.GET.get("account"))
     if selected is None:
         raise Http404("No service account.")
     try:
