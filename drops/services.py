@@ -25,7 +25,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from billing.models import BillingRequest
 from billing.services import billing_request_create
@@ -440,14 +441,17 @@ def drop_confirmation_email_send(*, drop_request_id: int) -> bool:
         "drop": drop_request,
         "show_etf": SystemSetup.load().show_etf_message_on_drops,
     }
-    subject = (
-        "Your move-out request"
-        if drop_request.kind == DropRequest.Kind.MOVE_OUT
-        else "Your cancellation request"
-    )
+    # In the customer's document language (PUCT Subst. R. 25.473).
+    with translation.override(drop_request.customer.language or "en"):
+        subject = (
+            gettext("Your move-out request")
+            if drop_request.kind == DropRequest.Kind.MOVE_OUT
+            else gettext("Your cancellation request")
+        )
+        message = render_to_string("drops/email/confirmation.txt", context)
     send_mail(
         subject=subject,
-        message=render_to_string("drops/email/confirmation.txt", context),
+        message=message,
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[drop_request.customer.email],
     )
