@@ -235,7 +235,6 @@ CUSTOMER_PATH_PREFIXES = (
     "/myaccount/",
     "/usage-authorization/start/",
     "/usage-authorization/s/",
-    "/usage-authorization/prospects/",
 )
 TIME_ZONE = "America/Chicago"
 USE_I18N = True

@@ -163,4 +163,4 @@ CONFIG = {
         "Premise rate classes",
     ),
 }
-CONFIG_FORMS = {key: _model_form(model, fields) for key, (model, fields, _) in CONFIG.items()}
+CONFIG_FORMS = {key: _model_form(model, fields) for key, (model, fields, _perm) in CONFIG.items()}
