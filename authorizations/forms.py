@@ -97,7 +97,7 @@ def last_twelve_months(today: date) -> list[date]:
     """The 12 full calendar months before this one, oldest first."""
     first = today.replace(day=1)
     out = []
-    for _ in range(12):
+    for _month in range(12):
         first = (first - timedelta(days=1)).replace(day=1)
         out.append(first)
     return list(reversed(out))
