@@ -43,6 +43,17 @@ class CustomerPasswordResetForm(PasswordResetForm):
 
 
 class ProfileForm(forms.ModelForm):
+    # Each language named in its own tongue, so a customer finds theirs whatever is shown.
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    notice_preference = forms.ChoiceField(
+        label=_("Send my notices by"),
+        choices=[
+            (Customer.NoticePreference.EMAIL, _("Email")),
+            (Customer.NoticePreference.LETTER, _("Letter")),
+        ],
+        widget=forms.RadioSelect,
+    )
+
     class Meta:
         model = Customer
         fields = [
@@ -73,15 +84,6 @@ class ProfileForm(forms.ModelForm):
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
         }
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Each language named in its own tongue, so a customer finds theirs whatever is shown.
-        self.fields["language"].choices = settings.LANGUAGES
-        self.fields["notice_preference"].choices = [
-            (Customer.NoticePreference.EMAIL, _("Email")),
-            (Customer.NoticePreference.LETTER, _("Letter")),
-        ]
-
     def clean_billing_state(self):
         state = self.cleaned_data["billing_state"].strip().upper()
         if state and (len(state) != 2 or not state.isalpha()):
@@ -108,7 +110,9 @@ class ProfileForm(forms.ModelForm):
 class UsageForm(forms.Form):
     """The SMT chart controls: Period, Date Range, Compare Previous, unit, style, texture."""
 
-    period = forms.ChoiceField(choices=PERIODS, initial="daily", widget=forms.RadioSelect)
+    period = forms.ChoiceField(
+        label=_("Period"), choices=PERIODS, initial="daily", widget=forms.RadioSelect
+    )
     start = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -116,7 +116,7 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         # Whoever holds the emailed link controls the login: lift a lockout on it.
         axes_reset(username=form.user.get_username())
-        messages.success(self.request, "Your password is set. Sign in with it now.")
+        messages.success(self.request, _("Your password is set. Sign in with it now."))
         return response
 
 
@@ -556,7 +556,7 @@ def profile(request):
     form = ProfileForm(request.POST or None, instance=customer)
     if request.method == "POST" and form.is_valid():
         customer_profile_update(customer=customer, data=form.cleaned_data)
-        messages.success(request, "Your profile is saved.")
+        messages.success(request, _("Your profile is saved."))
         return redirect("myaccount:profile")
     ctx = _context(request, customer, accounts, selected, form=form)
     return render(request, "myaccount/profile.html", ctx)

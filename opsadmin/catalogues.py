@@ -33,11 +33,7 @@ def compile_catalogues(*, locale_dir: Path = LOCALE_DIR, force: bool = False) ->
     written = []
     for po_path in catalogue_files(locale_dir):
         mo_path = po_path.with_suffix(".mo")
-        if (
-            not force
-            and mo_path.exists()
-            and mo_path.stat().st_mtime >= po_path.stat().st_mtime
-        ):
+        if not force and mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue
         with po_path.open("rb") as fh:
             catalog = read_po(fh, locale=po_path.parent.parent.name)

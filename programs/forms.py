@@ -40,12 +40,15 @@ class DeviceEnrollForm(forms.Form):
         max_length=100,
         help_text=_("MAC, IP or head-end address the device answers on."),
     )
-    installation_method = forms.ChoiceField(choices=Device.InstallationMethod.choices)
-    ownership = forms.ChoiceField(label="Asset ownership", choices=Device.Ownership.choices)
+    installation_method = forms.ChoiceField(
+        label=_("Installation method"), choices=Device.InstallationMethod.choices
+    )
+    ownership = forms.ChoiceField(label=_("Asset ownership"), choices=Device.Ownership.choices)
     installation_date = forms.DateField(
+        label=_("Installation date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Site visit date for utility installation or utility-owned devices.",
+        help_text=_("Site visit date for utility installation or utility-owned devices."),
     )
 
     def __init__(self, *args, program: Program, customer_channel: bool = False, **kwargs):

@@ -225,12 +225,12 @@ class Device(models.Model):
     """A controllable device enrolled in a program, and its head-end registration flag."""
 
     class InstallationMethod(models.TextChoices):
-        BYO = "byo", "Bring your own"
-        UTILITY = "utility", "Utility installation"
+        BYO = "byo", _("Bring your own")
+        UTILITY = "utility", _("Utility installation")
 
     class Ownership(models.TextChoices):
-        CUSTOMER = "customer", "Customer owned"
-        UTILITY = "utility", "Utility owned"
+        CUSTOMER = "customer", _("Customer owned")
+        UTILITY = "utility", _("Utility owned")
 
     class Status(models.TextChoices):
         PENDING_INSTALLATION = "pending_install", _("Pending installation")
