@@ -116,6 +116,7 @@ def _customer_forms():
     from drops.forms import DropRequestForm
     from enrollments.forms import DatesForm, DetailsForm, OptionsForm, ReviewForm, SearchForm
     from myaccount.forms import ProfileForm, UsageForm
+    from opsadmin.forms import CustomerLoginForm
     from programs.forms import DeviceEnrollForm, UnavailabilityForm
 
     return [
@@ -129,6 +130,7 @@ def _customer_forms():
         SearchForm,
         ProfileForm,
         UsageForm,
+        CustomerLoginForm,
         DeviceEnrollForm,
         UnavailabilityForm,
     ]
