@@ -176,7 +176,7 @@ def _previous_trace(
         return None
     y = [_num(p.consumption_kwh, opts.unit) for p in previous[:n]]
     label = _("Previous period (from %(date)s)") % {
-        "date": dateformat.format(local_naive(previous[0].start), _("M j, Y"))
+        "date": dateformat.format(local_naive(previous[0].start), _("M d, Y"))
     }
     common: dict[str, object] = {
         "name": label,

@@ -33,6 +33,7 @@ class NoticeTemplateForm(forms.ModelForm):
         if self.instance.pk:
             others = others.exclude(pk=self.instance.pk)
         self.fields["translation_of"].queryset = others  # type: ignore[attr-defined]
+        self.fields["language"].required = False  # English unless a language is chosen
 
     def clean(self):
         cleaned = super().clean()
@@ -44,7 +45,8 @@ class NoticeTemplateForm(forms.ModelForm):
             self.add_error("body", exc.message)
         if cleaned.get("kind") == NoticeTemplate.Kind.EMAIL and not cleaned.get("subject"):
             self.add_error("subject", "An email needs a subject.")
-        base, language = cleaned.get("translation_of"), cleaned.get("language")
+        cleaned["language"] = cleaned.get("language") or "en"
+        base, language = cleaned.get("translation_of"), cleaned["language"]
         if language and language != "en" and base is None:
             self.add_error("translation_of", "Choose the English template this one translates.")
         if base is not None and language == "en":
