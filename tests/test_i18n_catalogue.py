@@ -300,6 +300,10 @@ def test_the_spanish_catalogue_translates_every_marked_message():
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         wanted = set(placeholder.findall(" ".join(ids)))
-        if any(set(placeholder.findall(s)) != wanted for s in strings):
+        if len(ids) > 1:
+            # A plural form may leave the count out ("su última factura"), never add a name.
+            if any(not set(placeholder.findall(s)) <= wanted for s in strings):
+                broken.append(key[1])
+        elif any(set(placeholder.findall(s)) != wanted for s in strings):
             broken.append(key[1])
     assert broken == [], f"placeholders differ from the English: {broken}"
