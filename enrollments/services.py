@@ -263,7 +263,7 @@ def contracts_roll_over(*, today: date | None = None) -> dict[str, int]:
 @transaction.atomic
 def _roll_over(enrollment_id: int, today: date) -> bool:
     enrollment = (
-        Enrollment.objects.select_for_update()
+        Enrollment.objects.select_for_update(of=("self",))
         .select_related("plan__renewal_plan", "service_account__utility", "customer")
         .get(pk=enrollment_id)
     )
