@@ -124,6 +124,7 @@ class DropRequest(models.Model):
         HELD = "held", _("On hold (retention)")
         RELEASED = "released", _("Released to billing")
         SENT = "sent", _("Acknowledged by billing")
+        COMPLETED = "completed", _("Completed (service ended)")
         FAILED = "failed", _("Billing failed (needs attention)")
         CANCELLED = "cancelled", _("Cancelled")
 

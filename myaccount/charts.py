@@ -17,6 +17,8 @@ import plotly.graph_objects as go
 from django.utils import dateformat
 from django.utils.translation import gettext as _
 
+from opsadmin import clock
+
 CHICAGO = ZoneInfo("America/Chicago")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -397,7 +399,7 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
         },
     ]
     this_year, last_year = year_over_year(bills)
-    year = max((b.period_end.year for b in bills), default=date.today().year)
+    year = max((b.period_end.year for b in bills), default=clock.today().year)
     layout = _layout(title=_("This year vs last year (kWh)"), y_title="kWh", height=320)
     months = month_abbreviations()
     traces = [

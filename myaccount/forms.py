@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from enrollments.models import Customer
+from opsadmin import clock
 from opsadmin.models import User
 
 PERIODS = (("hourly", _("Hourly")), ("daily", _("Daily")), ("monthly", _("Monthly")))
@@ -149,7 +150,7 @@ class UsageForm(forms.Form):
         cleaned = super().clean()
         period = cleaned.get("period") or "daily"
         start, end = cleaned.get("start"), cleaned.get("end")
-        last = self.available[1] if self.available else date.today()
+        last = self.available[1] if self.available else clock.today()
         first = self.available[0] if self.available else None
         if end is None:
             end = last
