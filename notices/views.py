@@ -16,7 +16,7 @@ from opsadmin.permissions import staff_required
 
 @staff_required("notices.view_noticetemplate")
 def template_list(request):
-    templates = NoticeTemplate.objects.all()
+    templates = NoticeTemplate.objects.select_related("translation_of")
     queued = Letter.objects.filter(state=Letter.State.QUEUED).count()
     return render(request, "notices/template_list.html", {"templates": templates, "queued": queued})
 
