@@ -26,7 +26,7 @@ from enrollments.models import (
     ServiceAccount,
 )
 from enrollments.validators import validate_esiid_for_utility
-from opsadmin import events
+from opsadmin import clock, events
 from opsadmin.errors import ApplicationError
 from opsadmin.models import CustomerType, ServiceArea, User, Utility
 
@@ -640,7 +640,7 @@ def _submit(
             consent_user_agent=(proof.user_agent if proof else "")[:400],
             acknowledgements=list(proof.acknowledgements) if proof else [],
             idempotency_key=idempotency_key or None,
-            submitted_at=timezone.now(),
+            submitted_at=clock.now(),
             rescission_deadline=rescission_deadline(market_today()),
         )
     except IntegrityError as exc:  # the partial unique indexes: a concurrent double submit
