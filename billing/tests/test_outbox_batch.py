@@ -404,4 +404,4 @@ def test_batch_moves_each_enrollment_to_pending_with_its_own_prospect(esg_url):
         ]
     # Cancelled while in flight: the prospect id is kept, no transition.
     assert enrollments[1].status == "cancelled"
-    assert [ev.to_status for ev in enrollments[1].events.all()] == ["submitted"]
+    assert [ev.to_status for ev in enrollments[1].events.all()] == ["submitted", "cancelled"]
