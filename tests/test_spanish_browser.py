@@ -16,6 +16,8 @@ from drops.services import drop_confirmation_email_send
 from enrollments.models import Enrollment
 from enrollments.services import set_password_email_send
 from enrollments.tests.factories import make_catalogue
+from opsadmin import clock
+from opsadmin.management import journeys
 from usage.models import Bill
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -92,10 +94,12 @@ def test_spanish_customer_signs_up_uses_my_account_and_gets_spanish_email(es_pag
     customer = enrollment.customer
     assert customer.language == "es"
 
-    # The billing system accepted the enrollment and sent bills (as the status poll would).
-    Enrollment.objects.filter(pk=enrollment.pk).update(
-        status=Enrollment.Status.ACTIVE, billing_account_number="BA-4242"
-    )
+    # The billing system accepts the enrollment, service starts, bills arrive (the product's
+    # own flows, as the outbox and the status poll record them).
+    journeys.acknowledge(enrollment)
+    journeys.answer(enrollment, "accepted", ban="BA-4242")
+    journeys.answer(enrollment, "active", ban="BA-4242", service_start=clock.today())
+    assert Enrollment.objects.get(pk=enrollment.pk).status == Enrollment.Status.ACTIVE
     first = date.today().replace(day=1)
     for months_back in (1, 2):
         end = first - timedelta(days=1 + 31 * (months_back - 1))
