@@ -259,13 +259,9 @@ def _plan(
     ctx: SubmitContext | None,
 ) -> Plan | None:
     """The plan called ``code`` if this channel may sell it for the utility and type."""
-    if ctx is None:
-        plan = Plan.objects.filter(code=code).first()
-        if plan is None or plan not in plans_available(
-            utility=utility, customer_type=customer_type, channel=channel
-        ):
-            return None
-        return plan
+    if ctx is None:  # one query: the plans this channel may sell, the one called ``code``
+        available = plans_available(utility=utility, customer_type=customer_type, channel=channel)
+        return next((p for p in available if p.code == code), None)
     key = (utility.pk, customer_type.pk, channel)
     if key not in ctx.plans:
         ctx.plans[key] = {
