@@ -50,6 +50,21 @@ def _num(value, unit: str) -> float | int | None:
     return int(number) if number.is_integer() else number
 
 
+def _nums(values, unit: str) -> list:
+    """``_num`` of each value (one call for a whole series: a year of hours is 8,760)."""
+    if unit == "MWh":
+        return [_num(v, unit) for v in values]
+    out: list = []
+    append = out.append
+    for value in values:
+        if value is None:
+            append(None)
+            continue
+        number = round(float(value), 2)
+        append(int(number) if number.is_integer() else number)
+    return out
+
+
 def _x(moment: datetime, period: str) -> str:
     naive = local_naive(moment)
     if period == "hourly":
@@ -65,8 +80,13 @@ def runs(points: list, period: str) -> list[tuple[int, int]]:
         return [(0, len(points))]
     step = timedelta(milliseconds=STEP_MS[period])
     out, begin = [], 0
-    # Points are aware; their wall-clock time in Chicago decides evenness.
-    local = [p.start.astimezone(CHICAGO).replace(tzinfo=None) for p in points]
+    # Points are aware; their wall-clock time in Chicago decides evenness. Python subtracts
+    # two datetimes with the same tzinfo as wall-clock times, so points already in Chicago
+    # time (what the selectors return) need no conversion each.
+    if all(p.start.tzinfo is CHICAGO for p in points):
+        local = [p.start for p in points]
+    else:
+        local = [p.start.astimezone(CHICAGO).replace(tzinfo=None) for p in points]
     previous = local[0]
     for i in range(1, len(points)):
         here = local[i]
@@ -92,7 +112,7 @@ def _series_traces(
     traces = []
     for n, (a, b) in enumerate(segments):
         chunk = points[a:b]
-        y = [_num(getattr(p, field), opts.unit) for p in chunk]
+        y = _nums([getattr(p, field) for p in chunk], opts.unit)
         common = {
             "name": name,
             "legendgroup": key,
@@ -163,7 +183,7 @@ def _estimated_traces(
             y = [_num(p.consumption_kwh, opts.unit) if p.estimated else None for p in chunk]
             common |= {"x0": _x(chunk[0].start, period), "dx": STEP_MS[period]}
         else:
-            y = [_num(p.consumption_kwh, opts.unit) for p in flagged]
+            y = _nums([p.consumption_kwh for p in flagged], opts.unit)
             common["x"] = [_x(p.start, period) for p in flagged]
         traces.append(_trace("scatter", y=y, **common))
     return traces
@@ -176,7 +196,7 @@ def _previous_trace(
     n = min(len(points), len(previous))
     if n == 0:
         return None
-    y = [_num(p.consumption_kwh, opts.unit) for p in previous[:n]]
+    y = _nums([p.consumption_kwh for p in previous[:n]], opts.unit)
     label = f"Previous period (from {local_naive(previous[0].start):%b %d, %Y})"
     common: dict[str, object] = {
         "name": label,
@@ -285,7 +305,7 @@ def _default(value):
 def summary_figure(result) -> dict:
     points = list(result.points)
     x = [local_naive(p.start).strftime("%Y-%m-%d") for p in points]
-    y = [_num(p.consumption_kwh, "kWh") for p in points]
+    y = _nums([p.consumption_kwh for p in points], "kWh")
     trace = _trace(
         "bar",
         x=x,

@@ -122,3 +122,28 @@ def test_to_json_is_safe_inside_a_script_element():
     text = charts.to_json({"layout": {"title": {"text": "</script><b>&"}}})
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text)["layout"]["title"]["text"] == "</script><b>&"
+
+
+@pytest.mark.parametrize("generation", [False, True])
+def test_table_body_is_what_the_template_loop_rendered(generation):
+    from django.template import Context, Template
+
+    from myaccount.views import _table_body
+
+    rows = [
+        {
+            "start": "2024-03-10 01:00",
+            "consumption": "1.250",
+            "generation": "0.100",
+            "estimated": True,
+        },
+        {"start": "2024-03-10 03:00", "consumption": "<b>&", "generation": "", "estimated": False},
+    ]
+    loop = Template(
+        '{% for row in table_rows %}<tr><td>{{ row.start }}</td><td class="num">'
+        '{{ row.consumption }}</td>{% if gen %}<td class="num">{{ row.generation }}</td>'
+        "{% endif %}<td>{% if row.estimated %}Estimated{% endif %}</td></tr>{% endfor %}"
+    )
+    expected = loop.render(Context({"table_rows": rows, "gen": generation}))
+    assert _table_body(rows, generation=generation) == expected
+    assert "&lt;b&gt;&amp;" in expected  # escaped, both ways
