@@ -160,7 +160,7 @@ def _estimated_traces(
 ) -> list:
     """Markers on estimated points: a run's x0/dx with nulls elsewhere, or explicit x when
     the run has few estimates (whichever is smaller)."""
-    traces: list[tuple] = []
+    traces: list[dict] = []
     for a, b in segments:
         chunk = points[a:b]
         flagged = [p for p in chunk if p.estimated]
