@@ -11,7 +11,7 @@ enrollments) prints where its time goes (SQL, templates, middleware, view code, 
 Then one JSON line, the last line of stdout.
 
     DEBUG=true DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/quick_enrollment.py \
-        [--agents 20] [--rounds 2] [--single 10] [--workers 4] [--profile 5]
+        [--agents 20] [--rounds 2] [--single 20] [--workers 4] [--profile 5]
 
 It creates and drops its own throwaway database (test_<name>), so it never touches data.
 The Create Prospect tasks the submits enqueue are removed from the broker at the end.
@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2, help="enrollments per agent")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--single", type=int, default=10, help="enrollments by one agent alone")
+    parser.add_argument("--single", type=int, default=20, help="enrollments by one agent alone")
     parser.add_argument("--profile", type=int, default=5, help="enrollments profiled in process")
     args = parser.parse_args()
 
