@@ -13,11 +13,13 @@ rounded to what a meter resolves, never as one timestamp per point.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import orjson
+
+from opsadmin import clock
 
 CHICAGO = ZoneInfo("America/Chicago")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -405,7 +407,7 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
         },
     ]
     this_year, last_year = year_over_year(bills)
-    year = max((b.period_end.year for b in bills), default=date.today().year)
+    year = max((b.period_end.year for b in bills), default=clock.today().year)
     layout = _layout(title="This year vs last year (kWh)", y_title="kWh", height=320)
     traces = [
         _trace(
