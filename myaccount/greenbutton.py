@@ -3,7 +3,9 @@
 Chain: UsagePoint -> MeterReading -> ReadingType -> IntervalBlock -> IntervalReading
 (texas-market.md section 4). Values are whole Wh (``uom`` 72, ``powerOfTenMultiplier`` 0);
 ``timePeriod.start`` is UTC epoch seconds. Estimated readings carry ReadingQuality 8
-(estimated, machine-computed); actual ones 19 (billing-acceptable) as SMT validates them.
+(estimated using reference day); actual ones 0 (valid: passed the meter data validation SMT
+applies). Code 19 (revenue-quality) exists only in later ESPI code lists, and consumers built
+on the earlier ones (greenbutton-objects among them) reject a feed that uses it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ DST_START_RULE = "360E2000"
 DST_END_RULE = "B40E2000"
 
 QUALITY_ESTIMATED = 8
-QUALITY_ACTUAL = 19
+QUALITY_ACTUAL = 0
 FLOW_FORWARD = 1  # delivered to the customer
 FLOW_REVERSE = 19  # received from the customer (surplus generation)
 
