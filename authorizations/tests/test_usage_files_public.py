@@ -386,3 +386,26 @@ def test_the_chosen_meter_of_a_two_meter_file_is_stored(client, auth):
     row = MonthlyUsage.objects.get(authorization=auth)
     expected = independent_months(PACIFIC, "America/Los_Angeles")[date(2011, 1, 1)] * 3
     assert row.kwh == expected.quantize(Decimal("0.001"))
+
+
+def test_zip_bombs_and_damaged_zips_are_refused_before_inflating():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("usage.xml", b"<feed>" + b" " * (16 * 1024 * 1024) + b"</feed>")
+    bomb = buffer.getvalue()
+    assert len(bomb) < 100_000  # small on the wire, 16 MB inflated
+    with pytest.raises(UploadRefused) as exc:
+        parse_green_button(bomb)
+    assert exc.value.message == "The ZIP file holds too much data; nothing was stored."
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("usage.xml", PACIFIC.read_bytes())
+    with pytest.raises(UploadRefused) as exc:
+        parse_green_button(buffer.getvalue()[:400])
+    assert exc.value.message == "This ZIP file is damaged or cut short; nothing was stored."
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("readme.txt", b"no xml here")
+    with pytest.raises(UploadRefused) as exc:
+        parse_green_button(buffer.getvalue())
+    assert exc.value.message == "The ZIP file holds no Green Button XML file; nothing was stored."
