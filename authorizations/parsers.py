@@ -13,6 +13,7 @@ months, never added to them.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import zipfile
@@ -146,6 +147,7 @@ class _Months:
 # --- Smart Meter Texas CSV ----------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)  # a file repeats each date and time hundreds of times
 def _smt_time(text: str) -> str:
     """' 1:00' -> '01:00'; '' stays ''."""
     text = text.strip()
@@ -157,6 +159,7 @@ def _smt_time(text: str) -> str:
     return f"{int(hours):02d}:{minutes[:2]}"
 
 
+@functools.lru_cache(maxsize=8192)  # a file repeats each date and time hundreds of times
 def _smt_revision(text: str) -> datetime:
     text = text.strip()
     for fmt in ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S"):
@@ -169,8 +172,14 @@ def _smt_revision(text: str) -> datetime:
     return datetime.min
 
 
+@functools.lru_cache(maxsize=8192)  # a file repeats each date and time hundreds of times
 def _smt_date(text: str) -> date:
     return datetime.strptime(text.strip(), "%m/%d/%Y").date()
+
+
+@functools.lru_cache(maxsize=65536)
+def _kwh(text: str) -> Decimal:
+    return Decimal(text)
 
 
 def parse_smt_csv(data: bytes, *, esiid: str) -> ParsedUpload:
@@ -231,8 +240,8 @@ def parse_smt_csv(data: bytes, *, esiid: str) -> ParsedUpload:
     try:
         for row in reader:
             line = reader.line_num
-            if not row or all(not cell.strip() for cell in row):
-                continue
+            if not row or (not row[0].strip() and not "".join(row).strip()):
+                continue  # a blank line
             rows += 1
             if rows > MAX_READINGS * 2:
                 raise UploadRefused("The file has too many rows; nothing was stored.")
@@ -240,13 +249,15 @@ def parse_smt_csv(data: bytes, *, esiid: str) -> ParsedUpload:
                 bad(line, f"expected {len(SMT_CSV_HEADER)} columns, found {len(row)}.")
                 continue
             raw_esiid = row[0].strip().lstrip("'").strip()
-            if "E+" in raw_esiid.upper():
+            if raw_esiid == esiid:
+                pass  # the usual case: no need to look closer
+            elif "E+" in raw_esiid.upper():
                 bad(line, "the ESIID is in scientific notation (a spreadsheet changed it).")
                 continue
-            if not ESIID_RE.match(raw_esiid):
+            elif not ESIID_RE.match(raw_esiid):
                 bad(line, f"{raw_esiid[:30]!r} is not an ESIID.")
                 continue
-            if raw_esiid != esiid:
+            else:
                 foreign.add(raw_esiid)
                 bad(line, f"ESIID {raw_esiid} is not this premise's ESIID ({esiid}).")
                 continue
@@ -283,7 +294,7 @@ def parse_smt_csv(data: bytes, *, esiid: str) -> ParsedUpload:
                 skipped_empty += 1  # SMT leaves the spring-forward hour's rows without a kWh
                 continue
             try:
-                kwh = Decimal(row[5].strip())
+                kwh = _kwh(row[5].strip())
             except InvalidOperation:
                 bad(line, f"the kWh {row[5].strip()[:20]!r} is not a number.")
                 continue
