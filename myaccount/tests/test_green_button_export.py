@@ -18,6 +18,9 @@ from greenbutton_objects.enums import FlowDirectionType
 from lxml import etree
 
 from authorizations.parsers import parse_green_button
+from authorizations.selectors import months_for, pricing_months
+from authorizations.services import authorization_create, usage_upload
+from authorizations.tests.factories import ESIID, reference
 from myaccount.tests.factories import monthly_bills, portal_customer, smt_on
 from usage.models import intervals_in_day
 from usage.services import DayRow, intervals_ingest
@@ -142,3 +145,24 @@ def test_bill_period_download_reads_back_as_priced_months(client):
     ]
     # one reading per bill period is a month of its own length, not a 1-day month
     assert [m.days for m in parsed.months] == [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+
+def test_bill_period_upload_is_priced_on_twelve_months(client):
+    portal = portal_customer(first_name="Pia")
+    monthly_bills(portal.account, first=date(2024, 1, 1), count=12, kwh=lambda i: 900 + 25 * i)
+    client.force_login(portal.user)
+    body = _download(client, "2024-01-01", "2024-12-31")
+    auth = authorization_create(
+        origin="shopper",
+        channel="wizard",
+        esiid=ESIID,
+        meter_number="M1",
+        email="p@example.com",
+        language="en",
+        customer_type=reference()["res"],
+        request_agreement=False,
+    )
+    result = usage_upload(authorization=auth, kind="green_button", data=body)
+    assert result.months == 12
+    priced = pricing_months(months_for(auth))
+    assert [m.kwh for m in priced] == [Decimal(900 + 25 * i) for i in range(12)]
