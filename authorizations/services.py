@@ -23,6 +23,7 @@ from authorizations.parsers import (
     parse_green_button,
     parse_smt_csv,
 )
+from opsadmin import clock
 from opsadmin.errors import ApplicationError, PermanentIntegrationError
 from opsadmin.models import CustomerType, Utility
 from usage.adapters.smt import CHICAGO, SmtAgreementPort, SmtPort
@@ -43,8 +44,7 @@ REFRESH_EVERY = timedelta(hours=24)
 HISTORY_MONTHS = 24  # SMT keeps 24 months
 
 
-def today_chicago() -> date:
-    return timezone.now().astimezone(CHICAGO).date()
+today_chicago = clock.today  # the market day (one rule, opsadmin.clock)
 
 
 def _event(
