@@ -94,10 +94,11 @@ class UsagePointChoice(UploadRefused):
     """A Green Button file with several electricity meters: the person picks one."""
 
     def __init__(self, choices: list[str]):
-        listed = "; ".join(f"{n}: {title}" for n, title in enumerate(choices, start=1))
         super().__init__(
-            f"This file holds {len(choices)} electricity meters ({listed}). Choose which one "
-            "is this premise under “Meter in the file” and upload it again; nothing was stored."
+            f"This file holds {len(choices)} electricity meters ({'; '.join(choices)}). Enter "
+            "the number of this premise's meter under “Meter in the file” and upload it again; "
+            "nothing was stored.",
+            [f"Meter {n}: {title}" for n, title in enumerate(choices, start=1)],
         )
         self.choices = choices
 

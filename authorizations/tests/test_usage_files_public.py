@@ -260,6 +260,7 @@ def test_several_usage_points_ask_which_one_and_are_never_summed():
         parse_green_button(data)
     assert exc.value.choices == ["Coastal Multi-Family 12hr", "Garage meter"]
     assert "holds 2 electricity meters" in exc.value.message
+    assert exc.value.errors == ["Meter 1: Coastal Multi-Family 12hr", "Meter 2: Garage meter"]
     first = parse_green_button(data, usage_point=1).months
     second = parse_green_button(data, usage_point=2).months
     expected = independent_months(PACIFIC, "America/Los_Angeles")[date(2011, 1, 1)]
@@ -377,6 +378,8 @@ def test_bad_files_are_refused_with_a_clear_message_and_store_nothing(
     response = _upload(client, auth, kind, "bad", data)
     assert response.status_code == 422
     assert shown in response.content.decode()
+    if kind == "green_button" and b"Garage" in data:
+        assert "Meter 2: Garage meter" in response.content.decode()  # the choices, listed
     assert _held(auth) == before
 
 
