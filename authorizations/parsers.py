@@ -624,6 +624,11 @@ def parse_green_button(data: bytes, *, usage_point: int | None = None) -> Parsed
             "nothing was stored."
         )
     electric = [m for m in meters if m.kind == 0 and m.channels]
+    if not electric and any(m.kind == 0 for m in meters):
+        raise UploadRefused(
+            "The file has no interval readings for its electricity meter (only summaries?); "
+            "nothing was stored."
+        )
     if not electric:
         _refuse_kind(other_kinds or {"something other than electricity"})
     if len(electric) > 1:
