@@ -229,6 +229,10 @@ def test_gas_file_is_refused_in_plain_words():
     with pytest.raises(UploadRefused) as exc:
         parse_green_button(GAS.read_bytes())
     assert exc.value.message.startswith("This file holds gas usage, not electricity.")
+    water = GAS.read_bytes().replace(b"<kind>1</kind>", b"<kind>2</kind>")
+    with pytest.raises(UploadRefused) as exc:
+        parse_green_button(water)
+    assert exc.value.message.startswith("This file holds water usage, not electricity.")
 
 
 def two_meters() -> bytes:
