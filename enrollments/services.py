@@ -226,6 +226,22 @@ def enrollment_service_end(
     )
 
 
+def _billing_request(enrollment: Enrollment, *, kind: str, idempotency_key: str, **payload):
+    """An outbox row about ``enrollment`` (written in the caller's transaction)."""
+    return billing_request_create(
+        kind=kind,
+        subject_type="enrollment",
+        subject_id=enrollment.pk,
+        utility_code=enrollment.service_account.utility.code,
+        payload={
+            "enrollment_id": enrollment.pk,
+            "esiid": enrollment.service_account.esiid,
+            **payload,
+        },
+        idempotency_key=idempotency_key,
+    )
+
+
 def rollover_plan_for(enrollment: Enrollment) -> Plan | None:
     """The plan a contract ending without a renewal moves to: its renewal plan when that is
     month-to-month, else a month-to-month plan offered for the utility and customer type
@@ -288,20 +304,14 @@ def _roll_over(enrollment_id: int, today: date) -> bool:
         note=f"Contract ended {ended.isoformat()} without a renewal: moved from {old_plan.code} "
         f"to {new_plan.code}.",
     )
-    billing_request_create(
+    _billing_request(
+        enrollment,
         kind="plan_change",
-        subject_type="enrollment",
-        subject_id=enrollment.pk,
-        utility_code=enrollment.service_account.utility.code,
-        payload={
-            "enrollment_id": enrollment.pk,
-            "esiid": enrollment.service_account.esiid,
-            "billing_account_number": enrollment.billing_account_number,
-            "plan_code": new_plan.code,
-            "effective_date": ended.isoformat(),
-            "reason": "contract_expired",
-        },
         idempotency_key=f"plan_change:enrollment:{enrollment.pk}:{ended.isoformat()}",
+        billing_account_number=enrollment.billing_account_number,
+        plan_code=new_plan.code,
+        effective_date=ended.isoformat(),
+        reason="contract_expired",
     )
     events.publish(
         events.ContractRolledOver(
@@ -747,19 +757,13 @@ def enrollment_rescind(*, enrollment: Enrollment, actor=None, source: str = "age
         actor=actor if getattr(actor, "pk", None) else None,
         note="Rescinded within the 3-business-day window; no ETF.",
     )
-    billing_request_create(
+    _billing_request(
+        enrollment,
         kind="cancel",
-        subject_type="enrollment",
-        subject_id=enrollment.pk,
-        utility_code=enrollment.service_account.utility.code,
-        payload={
-            "enrollment_id": enrollment.pk,
-            "esiid": enrollment.service_account.esiid,
-            "reason": "rescission",
-            "etf": "0.00",
-            "prospect_id": enrollment.esg_prospect_id or None,
-        },
         idempotency_key=f"cancel:enrollment:{enrollment.pk}",
+        reason="rescission",
+        etf="0.00",
+        prospect_id=enrollment.esg_prospect_id or None,
     )
     logger.info("enrollment.rescinded", extra={"enrollment_id": enrollment.pk})
     return enrollment
