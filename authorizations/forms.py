@@ -67,8 +67,15 @@ class UploadForm(forms.Form):
         label=_("Kind of file"),
         choices=[
             ("smt_csv", _("Smart Meter Texas CSV export (15-minute intervals)")),
-            ("green_button", _("Green Button XML")),
+            ("green_button", _("Green Button file (XML, or the ZIP a utility gives)")),
         ],
+    )
+    usage_point = forms.IntegerField(
+        label=_("Meter in the file"),
+        required=False,
+        min_value=1,
+        max_value=99,
+        help_text=_("Only for a Green Button file that holds several meters: its number."),
     )
     file = forms.FileField(label=_("File"))
 
