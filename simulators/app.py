@@ -1,7 +1,7 @@
 """The one ASGI app that serves every simulator, each under its own prefix.
 
 ``/smt/...`` Smart Meter Texas, ``/esg/...`` the ESG billing system, ``/derms/...`` the
-DERMS head end; ``/_faults`` the fault-injection contract; ``/_health`` for start-up checks.
+DERMS head end; ``/_faults`` the fault-injection contract (``/_faults/counts``); ``/_health`` for start-up checks.
 Each system module exposes ``routes`` (a list of Starlette routes, mounted under its prefix)
 and optionally ``reset()`` (called by ``DELETE /_state``).
 """
@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from simulators.faults import SYSTEMS, FaultMiddleware, faults_endpoint
+from simulators.faults import BOARD, SYSTEMS, FaultMiddleware, fault_counts, faults_endpoint
 
 
 def _system_modules():
@@ -39,6 +39,7 @@ async def reset_state(request: Request) -> JSONResponse:
         reset = getattr(module, "reset", None)
         if reset:
             reset()
+    BOARD.reset_counts()
     return JSONResponse({"reset": True})
 
 
@@ -46,6 +47,7 @@ def build_app() -> Starlette:
     routes: list[BaseRoute] = [
         Route("/_health", health),
         Route("/_faults", faults_endpoint, methods=["GET", "POST", "DELETE"]),
+        Route("/_faults/counts", fault_counts, methods=["GET"]),
         Route("/_state", reset_state, methods=["DELETE"]),
     ]
     for name, module in _system_modules().items():
