@@ -154,11 +154,19 @@ def authorization_create(
 
 def agreement_send(*, authorization: UsageAuthorization, client: SmtAgreementPort) -> None:
     """Send the NewAgreement request once (idempotent on our side: a stored number is kept;
-    SMT's own trans_id is no idempotency key). SMT refusing it ends the request."""
+    SMT's own trans_id is no idempotency key). SMT refusing it ends the request.
+
+    Each attempt is recorded (committed) before the call. When an earlier attempt's answer
+    was lost (connection dropped, gateway error, timeout after SMT acted), the agreement SMT
+    made is found in ``/v2/myagreements/`` and adopted instead of asking the customer twice.
+    """
     if authorization.status != Status.REQUESTED or authorization.agreement_number:
         return
+    attempted_before = authorization.events.filter(kind="send_attempt").exists()
+    _event(authorization, "send_attempt")
     try:
-        number = client.agreement_create(
+        number = _agreement_lost_answer(authorization, client) if attempted_before else None
+        number = number or client.agreement_create(
             esiid=authorization.esiid,
             meter_number=authorization.meter_number,
             email=authorization.email,
@@ -181,6 +189,34 @@ def agreement_send(*, authorization: UsageAuthorization, client: SmtAgreementPor
     authorization.last_error = ""
     authorization.save()
     _event(authorization, "sent", note=f"SMT agreement {number}")
+
+
+def _agreement_lost_answer(
+    authorization: UsageAuthorization, client: SmtAgreementPort
+) -> str | None:
+    """The agreement SMT made for an earlier attempt whose answer never reached us: same
+    ESIID, meter and email, and recorded by no authorization (a renewal's older agreement
+    is recorded by its own row, so it is never taken)."""
+    candidates = [
+        a
+        for a in client.agreements_list()
+        if authorization.esiid in a.esiids
+        and authorization.meter_number in a.meter_numbers
+        and a.email.lower() == authorization.email.lower()
+        and a.status in ("PENDING", "ACTIVE", "DECLINED")
+    ]
+    known = set(
+        UsageAuthorization.objects.filter(
+            agreement_number__in=[a.number for a in candidates]
+        ).values_list("agreement_number", flat=True)
+    )
+    orphans = [a.number for a in candidates if a.number not in known]
+    if orphans:
+        logger.info(
+            "authorizations.agreement_adopted",
+            extra={"authorization_id": authorization.pk, "agreement": orphans[-1]},
+        )
+    return orphans[-1] if orphans else None
 
 
 def _next_check(authorization: UsageAuthorization, now: datetime) -> datetime:

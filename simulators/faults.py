@@ -297,7 +297,11 @@ def _with_length(headers: list, length: int) -> list:
 
 async def _send(send, status: int, headers: list, body: bytes) -> None:
     await send(
-        {"type": "http.response.start", "status": status, "headers": _with_length(headers, len(body))}
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": _with_length(headers, len(body)),
+        }
     )
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -374,7 +378,9 @@ class FaultMiddleware:
             if 200 <= status < 300:
                 answer = _duplicate_items(answer)
         if "out_of_order" in firing:
-            status, headers, answer = self._out_of_order(system, scope, body, status, headers, answer)
+            status, headers, answer = self._out_of_order(
+                system, scope, body, status, headers, answer
+            )
         if (bad := firing.get("malformed")) and 200 <= status < 300:
             if bad.mode == "truncated":
                 answer = answer[: max(1, len(answer) // 2)]

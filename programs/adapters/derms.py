@@ -28,11 +28,22 @@ from typing import Protocol
 
 import httpx
 
-from opsadmin.errors import PermanentIntegrationError, TransientIntegrationError
+from opsadmin.errors import (
+    PermanentIntegrationError,
+    TransientIntegrationError,
+    retry_after_seconds,
+)
 from opsadmin.outbound import OutboundURLError, check_outbound_url
 
-TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 HEAD_END_STATUSES = ("Registered", "De-registered", "Error")
+
+
+def default_timeout() -> httpx.Timeout:
+    """Connect fast or give up; reads wait ``DERMS_READ_TIMEOUT_SECONDS`` between bytes."""
+    from django.conf import settings
+
+    read = float(getattr(settings, "DERMS_READ_TIMEOUT_SECONDS", 10.0))
+    return httpx.Timeout(10.0, connect=3.0, read=read)
 
 
 @dataclass(frozen=True)
@@ -165,7 +176,7 @@ class HttpDermsClient:
         self._client = httpx.Client(
             base_url=self.base_url,
             headers=headers,
-            timeout=TIMEOUT,
+            timeout=default_timeout(),
             follow_redirects=False,
             transport=transport,
         )
@@ -184,7 +195,10 @@ class HttpDermsClient:
             ) from exc
         status = response.status_code
         if status == 429 or status >= 500:
-            raise TransientIntegrationError(f"DERMS answered {status} to {method} {path}.")
+            raise TransientIntegrationError(
+                f"DERMS answered {status} to {method} {path}.",
+                retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            )
         if status >= 300:
             raise PermanentIntegrationError(
                 f"DERMS answered {status} to {method} {path}: {_error_text(response)}"
@@ -196,7 +210,8 @@ class HttpDermsClient:
             return response.json()
         except ValueError as exc:
             raise PermanentIntegrationError(
-                "DERMS answered with something that is not JSON."
+                f"DERMS acknowledgement is malformed: HTTP {response.status_code} with a body "
+                "that is not JSON (truncated or garbled)."
             ) from exc
 
     def sync(self, *, message: dict, idempotency_key: str) -> SyncAck:

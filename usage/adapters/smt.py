@@ -29,7 +29,11 @@ from zoneinfo import ZoneInfo
 import httpx
 from django.conf import settings
 
-from opsadmin.errors import PermanentIntegrationError, TransientIntegrationError
+from opsadmin.errors import (
+    PermanentIntegrationError,
+    TransientIntegrationError,
+    retry_after_seconds,
+)
 from opsadmin.outbound import OutboundURLError, check_outbound_url
 
 logger = logging.getLogger(__name__)
@@ -253,14 +257,19 @@ class SmtClient:
     def _json(self, response: httpx.Response) -> dict:
         status = response.status_code
         if status == 429 or status >= 500:
-            raise TransientIntegrationError(f"SMT answered {status}")
+            raise TransientIntegrationError(
+                f"SMT answered {status}",
+                retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            )
         if 300 <= status < 400:
             raise PermanentIntegrationError(f"SMT redirected ({status}); check the API URL")
         try:
             body = response.json()
         except ValueError as exc:
-            # e.g. the CDN's HTML "Access Denied" page
-            raise PermanentIntegrationError(f"SMT answered {status} without JSON") from exc
+            # e.g. the CDN's HTML "Access Denied" page, or a truncated body
+            raise PermanentIntegrationError(
+                f"SMT answered {status} with a malformed body (not JSON: truncated or garbled)"
+            ) from exc
         if status >= 400:
             message = (
                 body.get("error") or body.get("errorMessage") or ""
@@ -457,6 +466,15 @@ class SmtClient:
         """``/v2/Terminateagreement/``: stop sharing now (the customer withdrew consent)."""
         self._call("/v2/Terminateagreement/", {"agreementNumber": number})
 
+    def agreements_list(self) -> list[Agreement]:
+        """``/v2/myagreements/`` without a number: every agreement this REP requested (used
+        to find one whose NewAgreement answer was lost before asking again)."""
+        body = self._call("/v2/myagreements/", {})
+        items = (body or {}).get("agreements") or []
+        if not isinstance(items, list):
+            raise PermanentIntegrationError("SMT sent a malformed agreement list")
+        return [_agreement_from(item) for item in items if isinstance(item, dict)]
+
 
 def smt_config() -> SmtConfig | None:
     """The SMT configuration from Third Party Providers; None when SMT is not enabled."""
@@ -473,6 +491,7 @@ def smt_config() -> SmtConfig | None:
         requester_type=provider.smt_requester_type,
         auth_mode=provider.smt_auth_mode,
         certificate_name=provider.smt_certificate_name,
+        timeout_s=float(getattr(settings, "SMT_READ_TIMEOUT_SECONDS", 20.0)),
     )
 
 
@@ -499,6 +518,8 @@ class Agreement:
     esiids: tuple[str, ...]
     start: date | None
     end: date | None  # last day SMT will share data under this agreement
+    email: str = ""
+    meter_numbers: tuple[str, ...] = ()
 
 
 class SmtAgreementPort(Protocol):
@@ -516,6 +537,8 @@ class SmtAgreementPort(Protocol):
     def agreement_get(self, *, number: str) -> Agreement: ...
 
     def agreement_terminate(self, *, number: str) -> None: ...
+
+    def agreements_list(self) -> list[Agreement]: ...
 
 
 def _optional_date(text) -> date | None:
@@ -536,6 +559,8 @@ def _agreement_from(item: dict) -> Agreement:
     if status not in AGREEMENT_STATUSES:
         raise PermanentIntegrationError(f"SMT sent an unknown agreement status {status!r}")
     meters = item.get("customerMeterList") or []
+    if not isinstance(meters, list):
+        raise PermanentIntegrationError("SMT sent a malformed agreement (customerMeterList)")
     esiids = tuple(str(m.get("ESIID", "")) for m in meters if isinstance(m, dict))
     return Agreement(
         number=number,
@@ -543,4 +568,6 @@ def _agreement_from(item: dict) -> Agreement:
         esiids=esiids,
         start=_optional_date(item.get("startDate")),
         end=_optional_date(item.get("endDate")),
+        email=str(item.get("customerEmail") or ""),
+        meter_numbers=tuple(str(m.get("meterNumber", "")) for m in meters if isinstance(m, dict)),
     )
