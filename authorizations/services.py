@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from authorizations.models import AuthorizationEvent, MonthlyUsage, UsageAuthorization
 from authorizations.parsers import ParsedMonth, parse_green_button, parse_smt_csv
-from opsadmin.errors import ApplicationError, PermanentIntegrationError
+from opsadmin.errors import ApplicationError, MalformedAnswerError, PermanentIntegrationError
 from opsadmin.models import CustomerType, Utility
 from usage.adapters.smt import CHICAGO, SmtAgreementPort, SmtPort
 
@@ -166,14 +166,29 @@ def agreement_send(*, authorization: UsageAuthorization, client: SmtAgreementPor
     _event(authorization, "send_attempt")
     try:
         number = _agreement_lost_answer(authorization, client) if attempted_before else None
-        number = number or client.agreement_create(
-            esiid=authorization.esiid,
-            meter_number=authorization.meter_number,
-            email=authorization.email,
-            language=authorization.language,
-            duration_months=authorization.duration_months,
-            puct_ror_number=getattr(settings, "REP_PUCT_CERTIFICATE_NUMBER", ""),
+        try:
+            number = number or client.agreement_create(
+                esiid=authorization.esiid,
+                meter_number=authorization.meter_number,
+                email=authorization.email,
+                language=authorization.language,
+                duration_months=authorization.duration_months,
+                puct_ror_number=getattr(settings, "REP_PUCT_CERTIFICATE_NUMBER", ""),
+            )
+        except MalformedAnswerError as exc:
+            # SMT may have made the agreement and garbled only its answer: look for it.
+            number = _agreement_lost_answer(authorization, client)
+            if number is None:
+                raise
+            _event(authorization, "malformed_answer", note=str(exc))
+    except MalformedAnswerError as exc:
+        _set_status(
+            authorization,
+            Status.NOT_REQUESTED,
+            reason="Smart Meter Texas answered with a malformed response; ask again later.",
+            last_error=str(exc)[:300],
         )
+        return
     except PermanentIntegrationError as exc:
         _set_status(
             authorization,

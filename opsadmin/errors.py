@@ -54,3 +54,11 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
 
 class PermanentIntegrationError(IntegrationError):
     """4xx, validation, malformed data: retrying will not help."""
+
+
+class MalformedAnswerError(PermanentIntegrationError):
+    """A success status whose body breaks the contract (truncated, not JSON, fields missing).
+
+    Permanent (asking again gets the same garble), but unlike a refusal the vendor may have
+    carried the request out: a caller without an idempotency key looks before asking again.
+    """

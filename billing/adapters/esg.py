@@ -15,6 +15,7 @@ import httpx
 from django.conf import settings
 
 from opsadmin.errors import (
+    MalformedAnswerError,
     PermanentIntegrationError,
     TransientIntegrationError,
     retry_after_seconds,
@@ -157,7 +158,7 @@ class HttpEsgClient:
         try:
             return response.json()
         except ValueError as exc:
-            raise PermanentIntegrationError(
+            raise MalformedAnswerError(
                 f"ESG {method} {path}: malformed answer (HTTP {status} with a body that is not "
                 f"JSON: truncated or garbled)"
             ) from exc
@@ -170,7 +171,7 @@ class HttpEsgClient:
         try:
             return ProspectAck(prospect_id=str(body["prospect_id"]), status=str(body["status"]))
         except (KeyError, TypeError) as exc:
-            raise PermanentIntegrationError(
+            raise MalformedAnswerError(
                 f"ESG Create Prospect: malformed answer ({_missing(body, 'prospect_id', 'status')})"
             ) from exc
 
@@ -187,7 +188,7 @@ class HttpEsgClient:
                 reason=str(body.get("reason") or ""),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise PermanentIntegrationError("ESG prospect status: malformed answer") from exc
+            raise MalformedAnswerError("ESG prospect status: malformed answer") from exc
 
     def billing_account_lookup(self, esiid: str) -> str | None:
         body = self._request("GET", "/billing-accounts", params={"esiid": esiid}, allow_404=True)
@@ -196,7 +197,7 @@ class HttpEsgClient:
         try:
             return str(body["billing_account_number"]) or None
         except (KeyError, TypeError) as exc:
-            raise PermanentIntegrationError("ESG billing account lookup: malformed answer") from exc
+            raise MalformedAnswerError("ESG billing account lookup: malformed answer") from exc
 
     def bill_history(self, billing_account_number: str) -> list[BillRecord]:
         body = self._request("GET", f"/accounts/{_segment(billing_account_number)}/bills")
@@ -213,7 +214,7 @@ class HttpEsgClient:
                 for b in body["bills"]
             ]
         except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-            raise PermanentIntegrationError("ESG bill history: malformed answer") from exc
+            raise MalformedAnswerError("ESG bill history: malformed answer") from exc
 
     def account_balance(self, billing_account_number: str) -> AccountBalance:
         body = self._request("GET", f"/accounts/{_segment(billing_account_number)}/balance")
@@ -224,7 +225,7 @@ class HttpEsgClient:
                 due_date=date.fromisoformat(due) if due else None,
             )
         except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
-            raise PermanentIntegrationError("ESG account balance: malformed answer") from exc
+            raise MalformedAnswerError("ESG account balance: malformed answer") from exc
 
     def _submit(self, path: str, payload: dict, idempotency_key: str) -> RequestAck:
         body = self._request(
@@ -233,7 +234,7 @@ class HttpEsgClient:
         try:
             return RequestAck(request_id=str(body["request_id"]), status=str(body["status"]))
         except (KeyError, TypeError) as exc:
-            raise PermanentIntegrationError(
+            raise MalformedAnswerError(
                 f"ESG {path}: malformed answer ({_missing(body, 'request_id', 'status')})"
             ) from exc
 

@@ -30,6 +30,7 @@ import httpx
 from django.conf import settings
 
 from opsadmin.errors import (
+    MalformedAnswerError,
     PermanentIntegrationError,
     TransientIntegrationError,
     retry_after_seconds,
@@ -267,6 +268,10 @@ class SmtClient:
             body = response.json()
         except ValueError as exc:
             # e.g. the CDN's HTML "Access Denied" page, or a truncated body
+            if status < 300:
+                raise MalformedAnswerError(
+                    f"SMT answered {status} with a malformed body (not JSON: truncated or garbled)"
+                ) from exc
             raise PermanentIntegrationError(
                 f"SMT answered {status} with a malformed body (not JSON: truncated or garbled)"
             ) from exc
@@ -278,7 +283,7 @@ class SmtClient:
             )
             raise PermanentIntegrationError(f"SMT refused ({status}): {message}".strip())
         if not isinstance(body, dict):
-            raise PermanentIntegrationError("SMT answered with JSON that is not an object")
+            raise MalformedAnswerError("SMT answered with JSON that is not an object")
         return body
 
     def _call(self, path: str, payload: dict) -> dict | None:
@@ -341,9 +346,7 @@ class SmtClient:
                     rt = str(item.get("RT", "C")).upper()
                     rd = item.get("RD") or ""
                 except (KeyError, TypeError, ValueError) as exc:
-                    raise PermanentIntegrationError(
-                        "SMT sent a malformed energyData entry"
-                    ) from exc
+                    raise MalformedAnswerError("SMT sent a malformed energyData entry") from exc
                 if rt not in ("C", "G"):
                     raise PermanentIntegrationError(f"SMT sent an unknown reading type {rt!r}")
                 values, estimated = parse_rd(rd)
@@ -393,7 +396,7 @@ class SmtClient:
                         )
                     )
                 except (KeyError, TypeError) as exc:
-                    raise PermanentIntegrationError("SMT sent a malformed daily read") from exc
+                    raise MalformedAnswerError("SMT sent a malformed daily read") from exc
         return out
 
     def monthly_reads(self, *, esiid: str, start: date, end: date) -> list[MonthlyRead]:
@@ -419,7 +422,7 @@ class SmtClient:
                     )
                 )
             except (KeyError, TypeError) as exc:
-                raise PermanentIntegrationError("SMT sent a malformed monthly read") from exc
+                raise MalformedAnswerError("SMT sent a malformed monthly read") from exc
         return out
 
     # --- data-sharing agreements (added for authorizations/; see the end of the module) --
@@ -451,7 +454,7 @@ class SmtClient:
         )
         number = (body or {}).get("agreementNumber")
         if not number:
-            raise PermanentIntegrationError("SMT accepted the agreement without a number")
+            raise MalformedAnswerError("SMT accepted the agreement without a number")
         return str(number)
 
     def agreement_get(self, *, number: str) -> Agreement:
@@ -472,7 +475,7 @@ class SmtClient:
         body = self._call("/v2/myagreements/", {})
         items = (body or {}).get("agreements") or []
         if not isinstance(items, list):
-            raise PermanentIntegrationError("SMT sent a malformed agreement list")
+            raise MalformedAnswerError("SMT sent a malformed agreement list")
         return [_agreement_from(item) for item in items if isinstance(item, dict)]
 
 
@@ -555,12 +558,12 @@ def _agreement_from(item: dict) -> Agreement:
         number = str(item["agreementNumber"])
         status = str(item["status"]).upper()
     except (KeyError, TypeError) as exc:
-        raise PermanentIntegrationError("SMT sent a malformed agreement") from exc
+        raise MalformedAnswerError("SMT sent a malformed agreement") from exc
     if status not in AGREEMENT_STATUSES:
-        raise PermanentIntegrationError(f"SMT sent an unknown agreement status {status!r}")
+        raise MalformedAnswerError(f"SMT sent an unknown agreement status {status!r}")
     meters = item.get("customerMeterList") or []
     if not isinstance(meters, list):
-        raise PermanentIntegrationError("SMT sent a malformed agreement (customerMeterList)")
+        raise MalformedAnswerError("SMT sent a malformed agreement (customerMeterList)")
     esiids = tuple(str(m.get("ESIID", "")) for m in meters if isinstance(m, dict))
     return Agreement(
         number=number,
