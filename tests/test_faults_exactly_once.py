@@ -31,7 +31,7 @@ from conftest import set_fault, wait_until
 pytestmark = [pytest.mark.worker]
 
 N = 2  # operations per fault
-OPTIONS = {
+OPTIONS: dict[str, dict[str, object]] = {
     "lose_response": {"mode": "drop"},
     "rate_limit": {"retry_after_s": 1},
     "malformed": {"mode": "truncated"},
