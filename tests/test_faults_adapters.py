@@ -187,3 +187,12 @@ def test_smt_agreement_faults(simulators_url):
         (("10443720000000001",), ("M1",), "a@example.com")
     ] * 2  # the malformed and the slow one were carried out; the rate-limited one not
     client.close()
+
+
+def test_smt_agreement_task_waits_at_least_retry_after():
+    from authorizations.tasks import retry_countdown
+
+    assert retry_countdown(0, TransientIntegrationError("x")) == 2.0  # backoff: 2 * 2 ** n
+    assert retry_countdown(3, TransientIntegrationError("x")) == 16.0
+    assert retry_countdown(0, TransientIntegrationError("429", retry_after=30.0)) == 30.0
+    assert retry_countdown(5, TransientIntegrationError("429", retry_after=5.0)) == 64.0
