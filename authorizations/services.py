@@ -162,7 +162,11 @@ def agreement_send(*, authorization: UsageAuthorization, client: SmtAgreementPor
     """
     if authorization.status != Status.REQUESTED or authorization.agreement_number:
         return
-    attempted_before = authorization.events.filter(kind="send_attempt").exists()
+    # attempts of this round only: a renewal starts a new round (requested_at moves on)
+    attempts = authorization.events.filter(kind="send_attempt")
+    if authorization.requested_at is not None:
+        attempts = attempts.filter(at__gte=authorization.requested_at)
+    attempted_before = attempts.exists()
     _event(authorization, "send_attempt")
     try:
         number = _agreement_lost_answer(authorization, client) if attempted_before else None
@@ -177,9 +181,12 @@ def agreement_send(*, authorization: UsageAuthorization, client: SmtAgreementPor
             )
         except MalformedAnswerError as exc:
             # SMT may have made the agreement and garbled only its answer: look for it.
-            number = _agreement_lost_answer(authorization, client)
+            try:
+                number = _agreement_lost_answer(authorization, client)
+            except MalformedAnswerError:
+                number = None
             if number is None:
-                raise
+                raise exc from None
             _event(authorization, "malformed_answer", note=str(exc))
     except MalformedAnswerError as exc:
         _set_status(
@@ -210,8 +217,8 @@ def _agreement_lost_answer(
     authorization: UsageAuthorization, client: SmtAgreementPort
 ) -> str | None:
     """The agreement SMT made for an earlier attempt whose answer never reached us: same
-    ESIID, meter and email, and recorded by no authorization (a renewal's older agreement
-    is recorded by its own row, so it is never taken)."""
+    ESIID, meter and email, recorded by no authorization and not one this authorization
+    held before a renewal."""
     candidates = [
         a
         for a in client.agreements_list()
@@ -225,6 +232,11 @@ def _agreement_lost_answer(
             agreement_number__in=[a.number for a in candidates]
         ).values_list("agreement_number", flat=True)
     )
+    # and the agreements this authorization held before a renewal (their "sent" events)
+    known |= {
+        note.removeprefix("SMT agreement ")
+        for note in authorization.events.filter(kind="sent").values_list("note", flat=True)
+    }
     orphans = [a.number for a in candidates if a.number not in known]
     if orphans:
         logger.info(

@@ -235,7 +235,7 @@ class SmtClient:
         body = self._json(response)
         token = body.get("accessToken")
         if not token:
-            raise PermanentIntegrationError("SMT token response had no accessToken")
+            raise MalformedAnswerError("SMT token response had no accessToken")
         try:
             expires_in = float(body.get("expiresIn", 3600))
         except (TypeError, ValueError):
@@ -473,7 +473,7 @@ class SmtClient:
         """``/v2/myagreements/`` without a number: every agreement this REP requested (used
         to find one whose NewAgreement answer was lost before asking again)."""
         body = self._call("/v2/myagreements/", {})
-        items = (body or {}).get("agreements") or []
+        items = (body or {}).get("agreements", [] if body is None else None)
         if not isinstance(items, list):
             raise MalformedAnswerError("SMT sent a malformed agreement list")
         return [_agreement_from(item) for item in items if isinstance(item, dict)]
