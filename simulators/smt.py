@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from simulators import clock
 from simulators.faults import BOARD
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -65,7 +66,7 @@ def _count(name: str) -> None:
 
 
 def today() -> date:
-    return STATE.today_override or datetime.now(CHICAGO).date()
+    return STATE.today_override or clock.today()
 
 
 def _seed(*parts) -> int:
