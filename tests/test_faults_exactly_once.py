@@ -26,7 +26,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from conftest import set_fault, wait_until
+from conftest import wait_until
 
 pytestmark = [pytest.mark.worker]
 
@@ -70,12 +70,40 @@ class Op:
     check: Callable[[object], None] = lambda handle: None  # more to assert once done
 
 
+# The simulators share two cores with the worker and Postgres: calls of the test itself get
+# a patient timeout (a slow answer here is load, not the fault under test).
+PATIENT = httpx.Timeout(30.0)
+
+
 def _stats(sim: str, system: str) -> dict:
-    return httpx.get(f"{sim}/{system}/_stats").json()
+    return httpx.get(f"{sim}/{system}/_stats", timeout=PATIENT).json()
+
+
+def set_fault(sim: str, system: str, **fault) -> None:
+    httpx.post(
+        f"{sim}/_faults", json={"system": system, **fault}, timeout=PATIENT
+    ).raise_for_status()
+
+
+def clear_faults(sim: str) -> None:
+    httpx.delete(f"{sim}/_faults", timeout=PATIENT).raise_for_status()
 
 
 def _fired(sim: str, system: str, fault: str) -> int:
     return _stats(sim, system)["faults"]["fired"].get(fault, 0)
+
+
+def _every(seconds: float, action: Callable[[], object]) -> Callable[[], None]:
+    """Beat's part, but not more often than ``seconds`` (each check_pending queues a check of
+    every due agreement: every 0.5 s would bury the worker under checks)."""
+    last = [0.0]
+
+    def nudge() -> None:
+        if time.monotonic() - last[0] >= seconds:
+            last[0] = time.monotonic()
+            action()
+
+    return nudge
 
 
 def _report(row: dict) -> None:
@@ -114,7 +142,7 @@ def run_fault(op: Op, sim: str, fault: str) -> dict:
             if reason:
                 assert "malformed" in reason, reason
                 retried.append(reason)
-    httpx.delete(f"{sim}/_faults").raise_for_status()
+    clear_faults(sim)
     for handle in handles:
         if op.failed(handle):
             op.retry(handle)
@@ -307,13 +335,19 @@ def test_smt_agreement_exactly_once_under_every_fault(fast_clients, celery_worke
     def start(_i: int) -> int:
         n = next(seq)
         after = 1.0 if state["fault"] in approving else 3600
+        esiid = f"1008901{n:010d}"
         httpx.post(
-            f"{sim}/smt/_sim/agreements/config", json={"approve_after_s": after}
+            f"{sim}/smt/_sim/agreements/config", json={"approve_after_s": after}, timeout=PATIENT
+        ).raise_for_status()
+        # an approval pulls 24 months of reads: "no data" keeps the simulator's CPU for the
+        # agreement calls under test (the pull itself is tested in authorizations/)
+        httpx.post(
+            f"{sim}/smt/_sim/no_data", json={"esiid": esiid}, timeout=PATIENT
         ).raise_for_status()
         return authorization_create(
             origin="shopper",
             channel="wizard",
-            esiid=f"1008901{n:010d}",
+            esiid=esiid,
             meter_number=f"M{n}",
             email=f"shopper{n}@example.com",
             language="en",
@@ -347,7 +381,7 @@ def test_smt_agreement_exactly_once_under_every_fault(fast_clients, celery_worke
         failed=failed,
         retry=lambda pk: None,
         external_id=lambda pk: auth(pk).agreement_number,
-        nudge=lambda: check_pending.delay(),
+        nudge=_every(3.0, check_pending.delay),
         endpoints={
             "duplicate_delivery": "POST /v2/myagreements/",
             "out_of_order": "POST /v2/myagreements/",
@@ -473,7 +507,7 @@ def test_worker_killed_while_answers_are_being_lost(short_lease, fast_clients, c
     wait_until(lambda: _stats(sim, "esg")["carried_out"]["prospects_created"] == in_flight)
     assert not Enrollment.objects.filter(pk__in=ids).exclude(esg_prospect_id="").exists()
 
-    httpx.delete(f"{sim}/_faults").raise_for_status()
+    clear_faults(sim)
     celery_worker.start()
 
     def all_pending() -> bool:
