@@ -165,6 +165,7 @@ def draft_submit(
     if token != str(locked.token):
         raise ApplicationError("This form is out of date. Reload the page.", code="stale")
     if locked.enrollment is not None:  # no query when enrollment_id is unset
+        _draft_sync(draft, locked)  # submitted by a request that got here first
         return locked.enrollment
     wizard = locked.channel == Enrollment.Channel.WIZARD
     enrollment = enrollment_submit(
@@ -195,8 +196,14 @@ def draft_submit(
     locked.step = "done"
     locked.secret = ""  # the enrollment holds what it needs (SSN encrypted; last 4 kept)
     locked.save()
-    draft.refresh_from_db()
+    _draft_sync(draft, locked)
     return enrollment
+
+
+def _draft_sync(draft: EnrollmentDraft, locked: EnrollmentDraft) -> None:
+    """The caller's draft says what the locked row holds (no re-read: ``locked`` is it)."""
+    for name in ("enrollment", "step", "secret", "data", "updated_at"):
+        setattr(draft, name, getattr(locked, name))
 
 
 def draft_resume_email_send(*, draft: EnrollmentDraft, link: str) -> None:

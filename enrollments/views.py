@@ -513,8 +513,7 @@ def _step_review(request, flow, draft):
         )
     except ApplicationError as exc:
         return _invalid(request, flow, draft, "review", review_form=form, review_error=exc)
-    draft.refresh_from_db()
-    return _after_step(request, flow, draft)
+    return _after_step(request, flow, draft)  # draft_submit brought ``draft`` up to date
 
 
 # --- Quick Enrollment (staff) -------------------------------------------------------------

@@ -132,7 +132,22 @@ def by_enrollment_api(esiid: str) -> Enrollment:
         HTTP_IDEMPOTENCY_KEY=f"life-{esiid}",
     )
     assert response.status_code == 201, response.content
-    return Enrollment.objects.get(pk=response.json()["id"])
+    enrollment = Enrollment.objects.get(pk=response.json()["id"])
+    API_KEYS[enrollment.pk] = key
+    return enrollment
+
+
+API_KEYS: dict[int, str] = {}
+
+
+def api_status(enrollment: Enrollment) -> dict:
+    """What the partner who sent the enrollment reads back from the API."""
+    key = API_KEYS[enrollment.pk]
+    response = Client().get(
+        f"/api/v1/enrollments/{enrollment.pk}", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
+    assert response.status_code == 200
+    return response.json()
 
 
 def by_sales_importer(esiid: str) -> Enrollment:
@@ -253,6 +268,10 @@ def walk_a_life(world, enrollment: Enrollment, *, needs_release: bool) -> None:
         assert f"{settings.PUBLIC_BASE_URL}/myaccount/set-password/" in body_of(welcome[0])
     me = Client()
     me.force_login(login)
+    if active.pk in API_KEYS:  # the partner sees the life cycle too
+        seen = api_status(active)
+        assert (seen["status"], seen["service_start_date"]) == ("active", requested.isoformat())
+        assert seen["contract_end_date"] == end.isoformat()
     details = staff_details(active)
     assert f'data-testid="service-start">{requested:%Y-%m-%d}<' in details
     assert f"{requested:%Y-%m-%d} to {end:%Y-%m-%d}" in details
@@ -335,6 +354,9 @@ def walk_a_life(world, enrollment: Enrollment, *, needs_release: bool) -> None:
     usage = me.get("/myaccount/usage/").content.decode()
     assert "Smart Meter Texas" in usage  # the history is still theirs to read
     assert f'data-testid="service-end">{drop_day:%Y-%m-%d}<' in staff_details(final)
+    if final.pk in API_KEYS:
+        seen = api_status(final)
+        assert (seen["status"], seen["service_end_date"]) == ("dropped", drop_day.isoformat())
     # Refreshes stopped: the daily refresh no longer visits the premise.
     from usage.selectors import active_smt_service_account_ids
 
