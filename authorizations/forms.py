@@ -63,8 +63,15 @@ class UploadForm(forms.Form):
         label="Kind of file",
         choices=[
             ("smt_csv", "Smart Meter Texas CSV export (15-minute intervals)"),
-            ("green_button", "Green Button XML"),
+            ("green_button", "Green Button file (XML, or the ZIP a utility gives)"),
         ],
+    )
+    usage_point = forms.IntegerField(
+        label="Meter in the file",
+        required=False,
+        min_value=1,
+        max_value=99,
+        help_text="Only for a Green Button file that holds several meters: its number.",
     )
     file = forms.FileField(
         label="File",

@@ -145,13 +145,14 @@ def _act(request, auth: UsageAuthorization, action: str, *, staff: bool):
                 extra["upload_form"] = upload_form
                 return _render_panel(request, auth, staff=staff, status=422, **extra)
             upload = upload_form.cleaned_data["file"]
-            n = services.usage_upload(
+            result = services.usage_upload(
                 authorization=auth,
                 kind=upload_form.cleaned_data["kind"],
                 data=upload.read(),
+                usage_point=upload_form.cleaned_data.get("usage_point"),
                 actor=actor,
             )
-            messages.success(request, f"{n} months of usage stored from your file.")
+            messages.success(request, result.message)
         elif action == "manual":
             months = forms.last_twelve_months(services.today_chicago())
             manual_form = forms.ManualForm(request.POST, months=months)
