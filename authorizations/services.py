@@ -24,7 +24,7 @@ from authorizations.parsers import (
     parse_smt_csv,
 )
 from opsadmin import clock
-from opsadmin.errors import ApplicationError, PermanentIntegrationError
+from opsadmin.errors import ApplicationError, MalformedAnswerError, PermanentIntegrationError
 from opsadmin.models import CustomerType, Utility
 from usage.adapters.smt import CHICAGO, SmtAgreementPort, SmtPort
 
@@ -160,18 +160,48 @@ def authorization_create(
 
 def agreement_send(*, authorization: UsageAuthorization, client: SmtAgreementPort) -> None:
     """Send the NewAgreement request once (idempotent on our side: a stored number is kept;
-    SMT's own trans_id is no idempotency key). SMT refusing it ends the request."""
+    SMT's own trans_id is no idempotency key). SMT refusing it ends the request.
+
+    Each attempt is recorded (committed) before the call. When an earlier attempt's answer
+    was lost (connection dropped, gateway error, timeout after SMT acted), the agreement SMT
+    made is found in ``/v2/myagreements/`` and adopted instead of asking the customer twice.
+    """
     if authorization.status != Status.REQUESTED or authorization.agreement_number:
         return
+    # attempts of this round only: a renewal starts a new round (requested_at moves on)
+    attempts = authorization.events.filter(kind="send_attempt")
+    if authorization.requested_at is not None:
+        attempts = attempts.filter(at__gte=authorization.requested_at)
+    attempted_before = attempts.exists()
+    _event(authorization, "send_attempt")
     try:
-        number = client.agreement_create(
-            esiid=authorization.esiid,
-            meter_number=authorization.meter_number,
-            email=authorization.email,
-            language=authorization.language,
-            duration_months=authorization.duration_months,
-            puct_ror_number=getattr(settings, "REP_PUCT_CERTIFICATE_NUMBER", ""),
+        number = _agreement_lost_answer(authorization, client) if attempted_before else None
+        try:
+            number = number or client.agreement_create(
+                esiid=authorization.esiid,
+                meter_number=authorization.meter_number,
+                email=authorization.email,
+                language=authorization.language,
+                duration_months=authorization.duration_months,
+                puct_ror_number=getattr(settings, "REP_PUCT_CERTIFICATE_NUMBER", ""),
+            )
+        except MalformedAnswerError as exc:
+            # SMT may have made the agreement and garbled only its answer: look for it.
+            try:
+                number = _agreement_lost_answer(authorization, client)
+            except MalformedAnswerError:
+                number = None
+            if number is None:
+                raise exc from None
+            _event(authorization, "malformed_answer", note=str(exc))
+    except MalformedAnswerError as exc:
+        _set_status(
+            authorization,
+            Status.NOT_REQUESTED,
+            reason="Smart Meter Texas answered with a malformed response; ask again later.",
+            last_error=str(exc)[:300],
         )
+        return
     except PermanentIntegrationError as exc:
         _set_status(
             authorization,
@@ -187,6 +217,39 @@ def agreement_send(*, authorization: UsageAuthorization, client: SmtAgreementPor
     authorization.last_error = ""
     authorization.save()
     _event(authorization, "sent", note=f"SMT agreement {number}")
+
+
+def _agreement_lost_answer(
+    authorization: UsageAuthorization, client: SmtAgreementPort
+) -> str | None:
+    """The agreement SMT made for an earlier attempt whose answer never reached us: same
+    ESIID, meter and email, recorded by no authorization and not one this authorization
+    held before a renewal."""
+    candidates = [
+        a
+        for a in client.agreements_list()
+        if authorization.esiid in a.esiids
+        and authorization.meter_number in a.meter_numbers
+        and a.email.lower() == authorization.email.lower()
+        and a.status in ("PENDING", "ACTIVE", "DECLINED")
+    ]
+    known = set(
+        UsageAuthorization.objects.filter(
+            agreement_number__in=[a.number for a in candidates]
+        ).values_list("agreement_number", flat=True)
+    )
+    # and the agreements this authorization held before a renewal (their "sent" events)
+    known |= {
+        note.removeprefix("SMT agreement ")
+        for note in authorization.events.filter(kind="sent").values_list("note", flat=True)
+    }
+    orphans = [a.number for a in candidates if a.number not in known]
+    if orphans:
+        logger.info(
+            "authorizations.agreement_adopted",
+            extra={"authorization_id": authorization.pk, "agreement": orphans[-1]},
+        )
+    return orphans[-1] if orphans else None
 
 
 def _next_check(authorization: UsageAuthorization, now: datetime) -> datetime:

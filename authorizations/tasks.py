@@ -19,14 +19,33 @@ RETRY = {
 }
 
 
+def retry_countdown(retries: int, exc: TransientIntegrationError) -> float:
+    """Seconds before the next try: the usual backoff (as ``RETRY`` would wait, without
+    jitter), or SMT's ``Retry-After`` when that is longer (RFC 9110 section 10.2.3)."""
+    from celery.utils.time import get_exponential_backoff_interval
+
+    wait = float(
+        get_exponential_backoff_interval(
+            factor=RETRY["retry_backoff"], retries=retries, maximum=RETRY["retry_backoff_max"]
+        )
+    )
+    return max(wait, exc.retry_after) if exc.retry_after is not None else wait
+
+
+def _honour_retry_after(task, exc: TransientIntegrationError) -> None:
+    """Retry now with SMT's ``Retry-After`` as the floor; without one, autoretry decides."""
+    if exc.retry_after is not None and task.request.retries < RETRY["max_retries"]:
+        raise task.retry(exc=exc, countdown=retry_countdown(task.request.retries, exc))
+
+
 def _load(authorization_id: int):
     from authorizations.models import UsageAuthorization
 
     return UsageAuthorization.objects.filter(pk=authorization_id).first()
 
 
-@shared_task(name="authorizations.agreement_request", **RETRY)
-def agreement_request(authorization_id: int) -> dict:
+@shared_task(name="authorizations.agreement_request", bind=True, **RETRY)
+def agreement_request(self, authorization_id: int) -> dict:
     """Send the SMT NewAgreement request (once: a stored agreement number is kept)."""
     from authorizations.services import agreement_send
     from usage.adapters.smt import smt_client
@@ -34,8 +53,12 @@ def agreement_request(authorization_id: int) -> dict:
     auth = _load(authorization_id)
     if auth is None:
         return {"skipped": True}
-    with smt_client() as client:
-        agreement_send(authorization=auth, client=client)
+    try:
+        with smt_client() as client:
+            agreement_send(authorization=auth, client=client)
+    except TransientIntegrationError as exc:
+        _honour_retry_after(self, exc)
+        raise
     if auth.agreement_number:
         # the person is likely on the status page: look again shortly (and the page's own
         # polling and the beat sweeper look too; a claim keeps it to one SMT call)

@@ -2,7 +2,8 @@
 backoff.
 
 Life of a row: ``queued`` -> (claimed) ``sending`` -> ``sent``; on a transient error
-``retrying`` (``next_attempt_at`` = now + exponential backoff); on a permanent error, or
+``retrying`` (``next_attempt_at`` = now + exponential backoff, or the vendor's
+``Retry-After`` when that is longer); on a permanent error (a malformed answer too), or
 after ``MAX_ATTEMPTS``, ``failed`` (the staff Billing exceptions queue).
 
 A batch is claimed in one statement (``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP
@@ -80,6 +81,14 @@ def send_threads() -> int:
 def backoff_seconds(attempts: int) -> int:
     """2, 4, 8, ... seconds after the n-th failed attempt, capped at an hour."""
     return min(BACKOFF_BASE_SECONDS ** max(attempts, 1), BACKOFF_MAX_SECONDS)
+
+
+def retry_delay_seconds(attempts: int, exc: BaseException) -> float:
+    """The wait before the next attempt: our backoff, or longer when the vendor said so
+    (``Retry-After`` on a 429/503, RFC 9110 section 10.2.3): never sooner than asked."""
+    wait = float(backoff_seconds(attempts))
+    retry_after = getattr(exc, "retry_after", None)
+    return max(wait, float(retry_after)) if retry_after is not None else wait
 
 
 def _due(now) -> Q:
@@ -257,7 +266,7 @@ def _apply_failure(row: BillingRequest, exc: BaseException, transient: bool, now
     row.updated_at = now
     if transient and row.attempts < MAX_ATTEMPTS:
         row.state = BillingRequest.State.RETRYING
-        row.next_attempt_at = now + timedelta(seconds=backoff_seconds(row.attempts))
+        row.next_attempt_at = now + timedelta(seconds=retry_delay_seconds(row.attempts, exc))
     else:
         row.state = BillingRequest.State.FAILED
         row.next_attempt_at = None

@@ -387,6 +387,13 @@ BILLING_SEND_LEASE_SECONDS = env.int("BILLING_SEND_LEASE_SECONDS", default=60)
 # Rows one outbox task claims and sends, and the concurrent HTTP calls it makes (threads).
 BILLING_SEND_BATCH = env.int("BILLING_SEND_BATCH", default=50)
 BILLING_SEND_THREADS = env.int("BILLING_SEND_THREADS", default=8)
+# programs: first retry of a DERMS sync after a transient error (then doubling, to an hour).
+PROGRAMS_SYNC_BACKOFF_SECONDS = env.float("PROGRAMS_SYNC_BACKOFF_SECONDS", default=30.0)
+# Read timeouts of the outside systems' clients (seconds between bytes of an answer): a body
+# that trickles slower is a transient error, retried under the same idempotency key.
+ESG_READ_TIMEOUT_SECONDS = env.float("ESG_READ_TIMEOUT_SECONDS", default=10.0)
+DERMS_READ_TIMEOUT_SECONDS = env.float("DERMS_READ_TIMEOUT_SECONDS", default=10.0)
+SMT_READ_TIMEOUT_SECONDS = env.float("SMT_READ_TIMEOUT_SECONDS", default=20.0)
 
 # --- outside systems ---------------------------------------------------------------------
 SIMULATORS_URL = env.str("SIMULATORS_URL", default="http://127.0.0.1:8100")

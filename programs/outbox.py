@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -39,9 +40,14 @@ HEAD_END = {
 }
 
 
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... capped at one hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """30 s, 1 min, 2 min, ... capped at one hour (``PROGRAMS_SYNC_BACKOFF_SECONDS`` is the
+    first step); never sooner than the DERMS's ``Retry-After`` (RFC 9110 section 10.2.3)."""
+    base = float(getattr(settings, "PROGRAMS_SYNC_BACKOFF_SECONDS", 30))
+    wait = min(base * 2 ** max(attempts - 1, 0), 3600.0)
+    if retry_after is not None:
+        wait = max(wait, float(retry_after))
+    return timedelta(seconds=wait)
 
 
 def _claim(request_id: int) -> SyncRequest | None:
@@ -73,7 +79,7 @@ def sync_request_send(*, request_id: int, client: DermsClient | None = None) -> 
         client = client or get_client()
         ack = _deliver(client, request)
     except TransientIntegrationError as exc:
-        return _retry_later(request, str(exc))
+        return _retry_later(request, str(exc), retry_after=exc.retry_after)
     except PermanentIntegrationError as exc:
         return _fail(request, str(exc))
     with transaction.atomic():
@@ -124,11 +130,13 @@ def _deliver(client: DermsClient, request: SyncRequest):
     raise PermanentIntegrationError(f"unknown sync request kind {request.kind}")
 
 
-def _retry_later(request: SyncRequest, error: str) -> SyncRequest:
+def _retry_later(
+    request: SyncRequest, error: str, *, retry_after: float | None = None
+) -> SyncRequest:
     if request.attempts >= MAX_ATTEMPTS:
         return _fail(request, f"gave up after {request.attempts} attempts: {error}")
     request.state = SyncRequest.State.RETRYING
-    request.next_attempt_at = timezone.now() + backoff(request.attempts)
+    request.next_attempt_at = timezone.now() + backoff(request.attempts, retry_after)
     request.last_error = error[:2000]
     request.save(update_fields=["state", "next_attempt_at", "last_error", "updated_at"])
     logger.warning(

@@ -1,7 +1,8 @@
 """The one ASGI app that serves every simulator, each under its own prefix.
 
 ``/smt/...`` Smart Meter Texas, ``/esg/...`` the ESG billing system, ``/derms/...`` the
-DERMS head end; ``/_faults`` the fault-injection contract; ``/_clock`` the simulated day (simulators/clock.py); ``/_health`` for start-up checks.
+DERMS head end; ``/_faults`` the fault-injection contract (``/_faults/counts``); ``/_clock`` the
+simulated day (simulators/clock.py); ``/_health`` for start-up checks.
 Each system module exposes ``routes`` (a list of Starlette routes, mounted under its prefix)
 and optionally ``reset()`` (called by ``DELETE /_state``).
 """
@@ -17,7 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from simulators.clock import clock_endpoint
 from simulators.clock import reset as clock_reset
-from simulators.faults import SYSTEMS, FaultMiddleware, faults_endpoint
+from simulators.faults import BOARD, SYSTEMS, FaultMiddleware, fault_counts, faults_endpoint
 
 
 def _system_modules():
@@ -42,6 +43,7 @@ async def reset_state(request: Request) -> JSONResponse:
         if reset:
             reset()
     clock_reset()
+    BOARD.reset_counts()
     return JSONResponse({"reset": True})
 
 
@@ -49,6 +51,7 @@ def build_app() -> Starlette:
     routes: list[BaseRoute] = [
         Route("/_health", health),
         Route("/_faults", faults_endpoint, methods=["GET", "POST", "DELETE"]),
+        Route("/_faults/counts", fault_counts, methods=["GET"]),
         Route("/_state", reset_state, methods=["DELETE"]),
         Route("/_clock", clock_endpoint, methods=["GET", "POST", "DELETE"]),
     ]

@@ -21,7 +21,8 @@ Test rules, so tests can steer the answers:
   announces an event and reserves every registered device of that program that is not
   unavailable in the window;
 - ``GET /derms/_control/devices`` shows what the head end holds; ``GET /derms/_control/log``
-  every message received.
+  every message received; ``GET /derms/_stats`` counts syncs received, replayed and
+  carried out.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from simulators.faults import BOARD
 
 _counter = itertools.count(1)
 STATE: dict = {}
@@ -46,6 +49,9 @@ def reset() -> None:
         acks={},  # idempotency key -> answer
         log=[],
         ack_format="current",
+        sync_calls=0,  # customer-asset-sync messages received (valid or not)
+        sync_replays=0,  # answered from the idempotency store: nothing done again
+        syncs_applied=0,  # messages whose devices the head end (de)registered
     )
 
 
@@ -91,8 +97,10 @@ async def customer_asset_sync(request: Request) -> Response:
     body = await _json_body(request)
     if body is None:
         return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
+    STATE["sync_calls"] += 1
     key = request.headers.get("idempotency-key") or str(body.get("message_id") or "")
     if key and key in STATE["acks"]:
+        STATE["sync_replays"] += 1
         return JSONResponse(STATE["acks"][key])
     action = body.get("action")
     devices = body.get("devices")
@@ -154,6 +162,7 @@ async def customer_asset_sync(request: Request) -> Response:
             answer["devices"] = results
     if key:
         STATE["acks"][key] = answer
+    STATE["syncs_applied"] += 1
     return JSONResponse(answer)
 
 
@@ -278,6 +287,18 @@ async def control_devices(request: Request) -> Response:
     )
 
 
+async def stats(request: Request) -> Response:
+    """``GET /derms/_stats``: what the head end carried out, apart from calls received."""
+    return JSONResponse(
+        {
+            "sync_calls": STATE["sync_calls"],
+            "sync_replays": STATE["sync_replays"],
+            "carried_out": {"device_syncs_applied": STATE["syncs_applied"]},
+            "faults": BOARD.counts("derms"),
+        }
+    )
+
+
 async def control_log(request: Request) -> Response:
     return JSONResponse({"log": STATE["log"]})
 
@@ -295,4 +316,5 @@ routes = [
     Route("/_control/events", control_events, methods=["POST"]),
     Route("/_control/devices", control_devices, methods=["GET"]),
     Route("/_control/log", control_log, methods=["GET"]),
+    Route("/_stats", stats, methods=["GET"]),
 ]

@@ -37,6 +37,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from simulators import clock
+from simulators.faults import BOARD
 
 UNKNOWN_ESIID_SUFFIX = "99999"
 SWITCH_HOLD_SUFFIX = "88888"
@@ -351,6 +352,13 @@ async def stats(request: Request) -> JSONResponse:
             "plan_changes": sum(1 for r in STATE.requests.values() if r["kind"] == "plan_change"),
             "prospect_keys": {p["key"]: pid for pid, p in STATE.prospects.items()},
             "pending_seconds": STATE.pending_seconds,
+            # what the billing system actually did, apart from the calls it received
+            "carried_out": {
+                "prospects_created": len(STATE.prospects),
+                "drops": sum(1 for r in STATE.requests.values() if r["kind"] == "drop"),
+                "cancels": sum(1 for r in STATE.requests.values() if r["kind"] == "cancel"),
+            },
+            "faults": BOARD.counts("esg"),
         }
     )
 

@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from simulators import clock
+from simulators.faults import BOARD
 
 CHICAGO = ZoneInfo("America/Chicago")
 UTC = ZoneInfo("UTC")
@@ -548,7 +549,24 @@ async def agreements_control(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
+async def stats(request: Request) -> JSONResponse:
+    """``GET /smt/_stats``: what SMT carried out (agreements created), apart from calls."""
+    return JSONResponse(
+        {
+            "calls": STATE.calls,
+            "carried_out": {
+                "agreements_created": len(AGREEMENTS.agreements),
+                "agreements_terminated": sum(
+                    1 for a in AGREEMENTS.agreements.values() if a["terminated_at"] is not None
+                ),
+            },
+            "faults": BOARD.counts("smt"),
+        }
+    )
+
+
 routes += [
+    Route("/_stats", stats, methods=["GET"]),
     Route("/v2/NewAgreement/", new_agreement, methods=["POST"]),
     Route("/v2/myagreements/", my_agreements, methods=["POST"]),
     Route("/v2/Terminateagreement/", terminate_agreement, methods=["POST"]),

@@ -14,7 +14,12 @@ from typing import Any, Protocol
 import httpx
 from django.conf import settings
 
-from opsadmin.errors import PermanentIntegrationError, TransientIntegrationError
+from opsadmin.errors import (
+    MalformedAnswerError,
+    PermanentIntegrationError,
+    TransientIntegrationError,
+    retry_after_seconds,
+)
 from opsadmin.outbound import OutboundURLError, check_outbound_url
 
 logger = logging.getLogger(__name__)
@@ -163,13 +168,17 @@ class HttpEsgClient:
             )
             message = f"ESG {method} {path}: HTTP {status} {_error_text(response)}".rstrip()
             if status == 429 or status >= 500:
-                raise TransientIntegrationError(message) from cause
+                wait = retry_after_seconds(response.headers.get("retry-after"))
+                raise TransientIntegrationError(message, retry_after=wait) from cause
             # 3xx (redirects are not followed), 4xx: retrying will not help.
             raise PermanentIntegrationError(message) from cause
         try:
             return response.json()
         except ValueError as exc:
-            raise PermanentIntegrationError(f"ESG {method} {path}: body is not JSON") from exc
+            raise MalformedAnswerError(
+                f"ESG {method} {path}: malformed answer (HTTP {status} with a body that is not "
+                f"JSON: truncated or garbled)"
+            ) from exc
 
     # -- operations ------------------------------------------------------------------
     def create_prospect(self, payload: dict, idempotency_key: str) -> ProspectAck:
@@ -179,7 +188,9 @@ class HttpEsgClient:
         try:
             return ProspectAck(prospect_id=str(body["prospect_id"]), status=str(body["status"]))
         except (KeyError, TypeError) as exc:
-            raise PermanentIntegrationError("ESG Create Prospect: malformed answer") from exc
+            raise MalformedAnswerError(
+                f"ESG Create Prospect: malformed answer ({_missing(body, 'prospect_id', 'status')})"
+            ) from exc
 
     def prospect_status(self, prospect_id: str) -> ProspectStatus:
         body = self._request("GET", f"/prospects/{_segment(prospect_id)}")
@@ -198,7 +209,7 @@ class HttpEsgClient:
                 service_start_date=date.fromisoformat(started) if started else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise PermanentIntegrationError("ESG prospect status: malformed answer") from exc
+            raise MalformedAnswerError("ESG prospect status: malformed answer") from exc
 
     def request_status(self, request_id: str) -> RequestStatus:
         body = self._request("GET", f"/requests/{_segment(request_id)}")
@@ -222,7 +233,7 @@ class HttpEsgClient:
         try:
             return str(body["billing_account_number"]) or None
         except (KeyError, TypeError) as exc:
-            raise PermanentIntegrationError("ESG billing account lookup: malformed answer") from exc
+            raise MalformedAnswerError("ESG billing account lookup: malformed answer") from exc
 
     def bill_history(self, billing_account_number: str) -> list[BillRecord]:
         body = self._request("GET", f"/accounts/{_segment(billing_account_number)}/bills")
@@ -239,7 +250,7 @@ class HttpEsgClient:
                 for b in body["bills"]
             ]
         except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-            raise PermanentIntegrationError("ESG bill history: malformed answer") from exc
+            raise MalformedAnswerError("ESG bill history: malformed answer") from exc
 
     def account_balance(self, billing_account_number: str) -> AccountBalance:
         body = self._request("GET", f"/accounts/{_segment(billing_account_number)}/balance")
@@ -250,7 +261,7 @@ class HttpEsgClient:
                 due_date=date.fromisoformat(due) if due else None,
             )
         except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
-            raise PermanentIntegrationError("ESG account balance: malformed answer") from exc
+            raise MalformedAnswerError("ESG account balance: malformed answer") from exc
 
     def _submit(self, path: str, payload: dict, idempotency_key: str) -> RequestAck:
         body = self._request(
@@ -259,7 +270,9 @@ class HttpEsgClient:
         try:
             return RequestAck(request_id=str(body["request_id"]), status=str(body["status"]))
         except (KeyError, TypeError) as exc:
-            raise PermanentIntegrationError(f"ESG {path}: malformed answer") from exc
+            raise MalformedAnswerError(
+                f"ESG {path}: malformed answer ({_missing(body, 'request_id', 'status')})"
+            ) from exc
 
     def submit_cancel(self, payload: dict, idempotency_key: str) -> RequestAck:
         return self._submit("/cancels", payload, idempotency_key)
@@ -279,6 +292,14 @@ def _segment(value: str) -> str:
     if not value or any(ch in value for ch in "/?#%\\") or value in (".", ".."):
         raise PermanentIntegrationError("ESG: an identifier contains characters not allowed.")
     return value
+
+
+def _missing(body: object, *fields: str) -> str:
+    """Why an answer does not fit the contract, in words staff can act on."""
+    if not isinstance(body, dict):
+        return f"expected a JSON object, got {type(body).__name__}"
+    absent = [f for f in fields if f not in body]
+    return f"missing {', '.join(absent)}" if absent else "unexpected field types"
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -28,11 +28,23 @@ from typing import Protocol
 
 import httpx
 
-from opsadmin.errors import PermanentIntegrationError, TransientIntegrationError
+from opsadmin.errors import (
+    MalformedAnswerError,
+    PermanentIntegrationError,
+    TransientIntegrationError,
+    retry_after_seconds,
+)
 from opsadmin.outbound import OutboundURLError, check_outbound_url
 
-TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 HEAD_END_STATUSES = ("Registered", "De-registered", "Error")
+
+
+def default_timeout() -> httpx.Timeout:
+    """Connect fast or give up; reads wait ``DERMS_READ_TIMEOUT_SECONDS`` between bytes."""
+    from django.conf import settings
+
+    read = float(getattr(settings, "DERMS_READ_TIMEOUT_SECONDS", 10.0))
+    return httpx.Timeout(10.0, connect=3.0, read=read)
 
 
 @dataclass(frozen=True)
@@ -85,19 +97,19 @@ class DermsClient(Protocol):
 def parse_ack(data: object) -> SyncAck:
     """Read an acknowledgement (current or deprecated format); malformed -> permanent error."""
     if not isinstance(data, dict) or data.get("ack") not in ("positive", "negative"):
-        raise PermanentIntegrationError("DERMS acknowledgement is malformed (no ack).")
+        raise MalformedAnswerError("DERMS acknowledgement is malformed (no ack).")
     raw_devices = data.get("devices")
     devices: list[DeviceAck] = []
     if raw_devices is not None:
         if not isinstance(raw_devices, list):
-            raise PermanentIntegrationError("DERMS acknowledgement devices is not a list.")
+            raise MalformedAnswerError("DERMS acknowledgement devices is not a list.")
         for item in raw_devices:
             if (
                 not isinstance(item, dict)
                 or not isinstance(item.get("serial_number"), str)
                 or item.get("head_end_status") not in HEAD_END_STATUSES
             ):
-                raise PermanentIntegrationError("DERMS acknowledgement has a malformed device.")
+                raise MalformedAnswerError("DERMS acknowledgement has a malformed device.")
             devices.append(
                 DeviceAck(
                     serial_number=item["serial_number"],
@@ -117,23 +129,23 @@ def parse_ack(data: object) -> SyncAck:
 
 def _parse_dt(value: object) -> datetime:
     if not isinstance(value, str):
-        raise PermanentIntegrationError("DERMS event has a malformed time.")
+        raise MalformedAnswerError("DERMS event has a malformed time.")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise PermanentIntegrationError("DERMS event has a malformed time.") from exc
+        raise MalformedAnswerError("DERMS event has a malformed time.") from exc
     if parsed.tzinfo is None:
-        raise PermanentIntegrationError("DERMS event time has no time zone.")
+        raise MalformedAnswerError("DERMS event time has no time zone.")
     return parsed
 
 
 def parse_events(data: object) -> list[DermsEvent]:
     if not isinstance(data, dict) or not isinstance(data.get("events"), list):
-        raise PermanentIntegrationError("DERMS events answer is malformed.")
+        raise MalformedAnswerError("DERMS events answer is malformed.")
     events = []
     for item in data["events"]:
         if not isinstance(item, dict) or not item.get("event_id") or not item.get("program"):
-            raise PermanentIntegrationError("DERMS event is malformed.")
+            raise MalformedAnswerError("DERMS event is malformed.")
         reservations = tuple(
             EventReservation(serial_number=str(r["serial_number"]), status=str(r["status"]))
             for r in item.get("reservations") or []
@@ -165,7 +177,7 @@ class HttpDermsClient:
         self._client = httpx.Client(
             base_url=self.base_url,
             headers=headers,
-            timeout=TIMEOUT,
+            timeout=default_timeout(),
             follow_redirects=False,
             transport=transport,
         )
@@ -184,7 +196,10 @@ class HttpDermsClient:
             ) from exc
         status = response.status_code
         if status == 429 or status >= 500:
-            raise TransientIntegrationError(f"DERMS answered {status} to {method} {path}.")
+            raise TransientIntegrationError(
+                f"DERMS answered {status} to {method} {path}.",
+                retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            )
         if status >= 300:
             raise PermanentIntegrationError(
                 f"DERMS answered {status} to {method} {path}: {_error_text(response)}"
@@ -195,8 +210,9 @@ class HttpDermsClient:
         try:
             return response.json()
         except ValueError as exc:
-            raise PermanentIntegrationError(
-                "DERMS answered with something that is not JSON."
+            raise MalformedAnswerError(
+                f"DERMS acknowledgement is malformed: HTTP {response.status_code} with a body "
+                "that is not JSON (truncated or garbled)."
             ) from exc
 
     def sync(self, *, message: dict, idempotency_key: str) -> SyncAck:

@@ -29,7 +29,12 @@ from zoneinfo import ZoneInfo
 import httpx
 from django.conf import settings
 
-from opsadmin.errors import PermanentIntegrationError, TransientIntegrationError
+from opsadmin.errors import (
+    MalformedAnswerError,
+    PermanentIntegrationError,
+    TransientIntegrationError,
+    retry_after_seconds,
+)
 from opsadmin.outbound import OutboundURLError, check_outbound_url
 
 logger = logging.getLogger(__name__)
@@ -230,7 +235,7 @@ class SmtClient:
         body = self._json(response)
         token = body.get("accessToken")
         if not token:
-            raise PermanentIntegrationError("SMT token response had no accessToken")
+            raise MalformedAnswerError("SMT token response had no accessToken")
         try:
             expires_in = float(body.get("expiresIn", 3600))
         except (TypeError, ValueError):
@@ -253,14 +258,23 @@ class SmtClient:
     def _json(self, response: httpx.Response) -> dict:
         status = response.status_code
         if status == 429 or status >= 500:
-            raise TransientIntegrationError(f"SMT answered {status}")
+            raise TransientIntegrationError(
+                f"SMT answered {status}",
+                retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            )
         if 300 <= status < 400:
             raise PermanentIntegrationError(f"SMT redirected ({status}); check the API URL")
         try:
             body = response.json()
         except ValueError as exc:
-            # e.g. the CDN's HTML "Access Denied" page
-            raise PermanentIntegrationError(f"SMT answered {status} without JSON") from exc
+            # e.g. the CDN's HTML "Access Denied" page, or a truncated body
+            if status < 300:
+                raise MalformedAnswerError(
+                    f"SMT answered {status} with a malformed body (not JSON: truncated or garbled)"
+                ) from exc
+            raise PermanentIntegrationError(
+                f"SMT answered {status} with a malformed body (not JSON: truncated or garbled)"
+            ) from exc
         if status >= 400:
             message = (
                 body.get("error") or body.get("errorMessage") or ""
@@ -269,7 +283,7 @@ class SmtClient:
             )
             raise PermanentIntegrationError(f"SMT refused ({status}): {message}".strip())
         if not isinstance(body, dict):
-            raise PermanentIntegrationError("SMT answered with JSON that is not an object")
+            raise MalformedAnswerError("SMT answered with JSON that is not an object")
         return body
 
     def _call(self, path: str, payload: dict) -> dict | None:
@@ -332,9 +346,7 @@ class SmtClient:
                     rt = str(item.get("RT", "C")).upper()
                     rd = item.get("RD") or ""
                 except (KeyError, TypeError, ValueError) as exc:
-                    raise PermanentIntegrationError(
-                        "SMT sent a malformed energyData entry"
-                    ) from exc
+                    raise MalformedAnswerError("SMT sent a malformed energyData entry") from exc
                 if rt not in ("C", "G"):
                     raise PermanentIntegrationError(f"SMT sent an unknown reading type {rt!r}")
                 values, estimated = parse_rd(rd)
@@ -384,7 +396,7 @@ class SmtClient:
                         )
                     )
                 except (KeyError, TypeError) as exc:
-                    raise PermanentIntegrationError("SMT sent a malformed daily read") from exc
+                    raise MalformedAnswerError("SMT sent a malformed daily read") from exc
         return out
 
     def monthly_reads(self, *, esiid: str, start: date, end: date) -> list[MonthlyRead]:
@@ -410,7 +422,7 @@ class SmtClient:
                     )
                 )
             except (KeyError, TypeError) as exc:
-                raise PermanentIntegrationError("SMT sent a malformed monthly read") from exc
+                raise MalformedAnswerError("SMT sent a malformed monthly read") from exc
         return out
 
     # --- data-sharing agreements (added for authorizations/; see the end of the module) --
@@ -442,7 +454,7 @@ class SmtClient:
         )
         number = (body or {}).get("agreementNumber")
         if not number:
-            raise PermanentIntegrationError("SMT accepted the agreement without a number")
+            raise MalformedAnswerError("SMT accepted the agreement without a number")
         return str(number)
 
     def agreement_get(self, *, number: str) -> Agreement:
@@ -456,6 +468,15 @@ class SmtClient:
     def agreement_terminate(self, *, number: str) -> None:
         """``/v2/Terminateagreement/``: stop sharing now (the customer withdrew consent)."""
         self._call("/v2/Terminateagreement/", {"agreementNumber": number})
+
+    def agreements_list(self) -> list[Agreement]:
+        """``/v2/myagreements/`` without a number: every agreement this REP requested (used
+        to find one whose NewAgreement answer was lost before asking again)."""
+        body = self._call("/v2/myagreements/", {})
+        items = (body or {}).get("agreements", [] if body is None else None)
+        if not isinstance(items, list):
+            raise MalformedAnswerError("SMT sent a malformed agreement list")
+        return [_agreement_from(item) for item in items if isinstance(item, dict)]
 
 
 def smt_config() -> SmtConfig | None:
@@ -473,6 +494,7 @@ def smt_config() -> SmtConfig | None:
         requester_type=provider.smt_requester_type,
         auth_mode=provider.smt_auth_mode,
         certificate_name=provider.smt_certificate_name,
+        timeout_s=float(getattr(settings, "SMT_READ_TIMEOUT_SECONDS", 20.0)),
     )
 
 
@@ -499,6 +521,8 @@ class Agreement:
     esiids: tuple[str, ...]
     start: date | None
     end: date | None  # last day SMT will share data under this agreement
+    email: str = ""
+    meter_numbers: tuple[str, ...] = ()
 
 
 class SmtAgreementPort(Protocol):
@@ -517,6 +541,8 @@ class SmtAgreementPort(Protocol):
 
     def agreement_terminate(self, *, number: str) -> None: ...
 
+    def agreements_list(self) -> list[Agreement]: ...
+
 
 def _optional_date(text) -> date | None:
     if text in (None, ""):
@@ -532,10 +558,12 @@ def _agreement_from(item: dict) -> Agreement:
         number = str(item["agreementNumber"])
         status = str(item["status"]).upper()
     except (KeyError, TypeError) as exc:
-        raise PermanentIntegrationError("SMT sent a malformed agreement") from exc
+        raise MalformedAnswerError("SMT sent a malformed agreement") from exc
     if status not in AGREEMENT_STATUSES:
-        raise PermanentIntegrationError(f"SMT sent an unknown agreement status {status!r}")
+        raise MalformedAnswerError(f"SMT sent an unknown agreement status {status!r}")
     meters = item.get("customerMeterList") or []
+    if not isinstance(meters, list):
+        raise MalformedAnswerError("SMT sent a malformed agreement (customerMeterList)")
     esiids = tuple(str(m.get("ESIID", "")) for m in meters if isinstance(m, dict))
     return Agreement(
         number=number,
@@ -543,4 +571,6 @@ def _agreement_from(item: dict) -> Agreement:
         esiids=esiids,
         start=_optional_date(item.get("startDate")),
         end=_optional_date(item.get("endDate")),
+        email=str(item.get("customerEmail") or ""),
+        meter_numbers=tuple(str(m.get("meterNumber", "")) for m in meters if isinstance(m, dict)),
     )
