@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from email import message_from_bytes
+from importlib import import_module
 from pathlib import Path
 
 import httpx
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -28,6 +30,7 @@ from conftest import wait_until
 from drops.models import DropRequest
 from enrollments.dates import add_months, earliest_start_date
 from enrollments.models import Enrollment
+from enrollments.tests.factories import ensure_reference_data
 from enrollments.tests.test_quick import run_to_review, submit
 from enrollments.tests.test_wizard import wizard_to_review, wstep
 from opsadmin import clock
@@ -40,9 +43,7 @@ from renewals.tasks import renewals_daily
 from usage.models import UsageSyncState
 from usage.tasks import smt_refresh_all
 
-# serialized_rollback: each test starts with the rows the migrations seed (consent methods,
-# notice templates, groups), which a transactional test's flush would otherwise delete.
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -77,6 +78,10 @@ def body_of(msg) -> str:
 
 @pytest.fixture
 def world(mailbox, simulators_url, celery_worker, market_clock):
+    # the rows the migrations seed (consent methods, renewal notice templates), which an
+    # earlier transactional test's flush deletes
+    ensure_reference_data()
+    import_module("renewals.migrations.0002_default_templates").create(django_apps, None)
     call_command("seed_demo", password="pw-demo-1", stdout=open("/dev/null", "w"))  # noqa: SIM115
     httpx.post(f"{simulators_url}/esg/_config", json={"pending_seconds": 0.2}).raise_for_status()
     return {"sim": simulators_url, "clock": market_clock, "mailbox": mailbox}
