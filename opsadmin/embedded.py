@@ -20,6 +20,7 @@ Both servers belong to their checkout and to nothing else:
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
@@ -56,6 +57,8 @@ def postgres_url(database: str = "opsadmin", local_dir: Path = LOCAL_DIR) -> str
     if not database.isidentifier():
         raise ValueError("database name must be a plain identifier")
 
+    # pgserver narrates every handle at INFO, also from atexit after a test run's streams close
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     data_dir = _pgdata(local_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the server outlives the process that started it; the dev runner
@@ -210,7 +213,7 @@ def redis_endpoint(local_dir: Path = LOCAL_DIR) -> RedisEndpoint:
 
 
 def _answers(endpoint: RedisEndpoint) -> str:
-    """'ours' (our password works), 'foreign' (something else answers) or 'nothing'."""
+    """'ours' (this checkout's server), 'foreign' (something else answers) or 'nothing'."""
     import redis
 
     if endpoint.socket_path is None and endpoint.port is None:
@@ -218,7 +221,10 @@ def _answers(endpoint: RedisEndpoint) -> str:
     if endpoint.socket_path is not None and not endpoint.socket_path.exists():
         return "nothing"
     try:
-        return "ours" if endpoint.client().ping() else "foreign"
+        # The password alone proves nothing (redis-py ignores a password a server without
+        # one rejects); the server must also keep its data in this checkout's directory.
+        served = endpoint.client().config_get("dir").get("dir", "")
+        return "ours" if os.path.realpath(served) == str(endpoint.directory) else "foreign"
     except (redis.AuthenticationError, redis.ResponseError):
         return "foreign"
     except (redis.ConnectionError, redis.TimeoutError, OSError):
