@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -268,6 +269,19 @@ def _wait_gone(pid: int, timeout: float) -> None:
         time.sleep(0.1)
 
 
+def _wait_listening(port: int, session: Session, timeout: float = 120) -> None:
+    """Return once the web server accepts connections (or a child died, or time is up)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in session.children.values()):
+            return
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+
+
 def _ensure_database(url: str) -> None:
     """Create the database named in ``url`` when the server lacks it (a fresh CI machine)."""
     import psycopg
@@ -313,6 +327,7 @@ def run() -> int:
         session.start("beat", [*celery, "beat", "-l", "warning", "-s", beat_schedule], env)
         web = [PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
         session.start("web", web, env)
+        _wait_listening(int(port), session)
         print(
             f"\nOpsAdmin is running at http://127.0.0.1:{port}/login/ (staff) and "
             f"http://127.0.0.1:{port}/myaccount/login/ (customers)\n"
