@@ -171,7 +171,7 @@ class Session:
         self.registered = False
 
     # the environment every process gets
-    def environment(self, base: dict[str, str] | None = None) -> dict[str, str]:
+    def environment(self, base: dict[str, str] | None = None, redis_db: int = 0) -> dict[str, str]:
         env = dict(os.environ if base is None else base)
         env.setdefault("DEBUG", "true")
         env.setdefault("DJANGO_SETTINGS_MODULE", "opsadmin.settings")
@@ -192,7 +192,7 @@ class Session:
                     self.started_servers.append("redis")
                 else:
                     print("Using this checkout's embedded Redis (already running)")
-                env["REDIS_URL"] = embedded.redis_url()
+                env["REDIS_URL"] = embedded.redis_url(db=redis_db)
         _ensure_database(env["DATABASE_URL"])
         return env
 
@@ -364,7 +364,9 @@ def test(extra: list[str]) -> int:
                 return 1
             print(f"Browser tests use {browser}", flush=True)
             env["OPSADMIN_BROWSER"] = browser
-        env = session.environment(env)
+        # Redis db 1: the tests flush their broker, which must not be a run's (db 0) in the
+        # same checkout.
+        env = session.environment(env, redis_db=1)
         steps = [
             ("ruff", [PY, "-m", "ruff", "check", "."]),
             ("ruff format", [PY, "-m", "ruff", "format", "--check", "."]),

@@ -153,11 +153,14 @@ class RedisEndpoint:
 
     @property
     def url(self) -> str:
+        return self.url_for(0)
+
+    def url_for(self, db: int) -> str:
         """For redis-py and Django's cache; the settings derive Celery's form from it."""
         secret = quote(self.password, safe="")
         if self.socket_path is not None:
-            return f"unix://:{secret}@{self.socket_path}?db=0"
-        return f"redis://:{secret}@127.0.0.1:{self.port}/0"
+            return f"unix://:{secret}@{self.socket_path}?db={db}"
+        return f"redis://:{secret}@127.0.0.1:{self.port}/{db}"
 
     def client(self, timeout: float = 2.0):
         import redis
@@ -283,18 +286,18 @@ def _start_redis(endpoint: RedisEndpoint) -> RedisEndpoint:
     raise EmbeddedServerError(f"redis-server did not answer; see {directory / 'redis.log'}")
 
 
-def redis_url(local_dir: Path = LOCAL_DIR) -> str:
-    """Start (or reuse) this checkout's embedded Redis and return its URL."""
+def redis_url(local_dir: Path = LOCAL_DIR, db: int = 0) -> str:
+    """Start (or reuse) this checkout's embedded Redis and return its URL for ``db``."""
     endpoint = redis_endpoint(local_dir)
     state = _answers(endpoint)
     if state == "ours":
-        return endpoint.url
+        return endpoint.url_for(db)
     if state == "foreign" and endpoint.socket_path is not None:
         raise EmbeddedServerError(
             f"a Redis this checkout did not start answers at {endpoint.socket_path}"
         )
     # "foreign" on a recorded port: someone else took the port since; pick a new one.
-    return _start_redis(endpoint).url
+    return _start_redis(endpoint).url_for(db)
 
 
 def redis_stop(local_dir: Path = LOCAL_DIR, timeout: float = 30.0) -> bool:

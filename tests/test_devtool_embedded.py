@@ -65,6 +65,10 @@ def test_two_checkouts_get_two_redis_servers_that_share_nothing(two_checkouts):
     # Asking again reuses the checkout's own server (same URL, data still there).
     assert embedded.redis_url(a) == url_a
     assert client_a.llen("celery") == 1
+    # dev.py test uses db 1 of the same server, so it never flushes a run's queue (db 0).
+    url_a1 = embedded.redis_url(a, db=1)
+    assert url_a1 == url_a.replace("?db=0", "?db=1")
+    assert redis.Redis.from_url(url_a1).llen("celery") == 0
 
 
 def test_redis_stop_stops_only_that_checkouts_server(two_checkouts):
