@@ -27,6 +27,7 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +51,13 @@ def _pgdata(local_dir: Path) -> Path:
 
 def postgres_url(database: str = "opsadmin", local_dir: Path = LOCAL_DIR) -> str:
     """Start (or reuse) this checkout's embedded Postgres and return a URL for ``database``."""
-    import pgserver  # imported here: only machines without DATABASE_URL need it
     import psycopg
+
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and falls back
+        # to /tmp/runtime-UID, which is fine for pgserver's lock file.
+        warnings.simplefilter("ignore")
+        import pgserver  # imported here: only machines without DATABASE_URL need it
     from psycopg import sql
 
     if not database.isidentifier():
