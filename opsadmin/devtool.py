@@ -230,12 +230,16 @@ class Session:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stopped = [name for name, p in self.children.items() if p.poll() is None]
+        # In reverse order of start, each waited for: web, beat, then the worker (its tasks
+        # may still call the simulators), then the simulators.
         for p in reversed(self.children.values()):
-            _signal_group(p, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for p in self.children.values():
+            if p.poll() is not None:
+                continue
+            # The child only (its own clean shutdown: a Celery worker lets running tasks
+            # finish, then stops its pool); its whole group is killed only if it hangs.
+            p.send_signal(signal.SIGTERM)
             try:
-                p.wait(max(0.1, deadline - time.monotonic()))
+                p.wait(30)
             except subprocess.TimeoutExpired:
                 _signal_group(p, signal.SIGKILL)
                 p.wait(10)
@@ -398,7 +402,7 @@ def stop() -> int:
         # a live dev.py stops its own children and the servers it started on SIGTERM
         with contextlib.suppress(ProcessLookupError):
             os.kill(info["pid"], signal.SIGTERM)
-        _wait_gone(info["pid"], 60)
+        _wait_gone(info["pid"], 150)
         for pid, created in info.get("children", []):  # left behind by a dev.py killed hard
             with contextlib.suppress(psutil.Error, ProcessLookupError):
                 if psutil.Process(pid).create_time() == created:

@@ -122,9 +122,14 @@ def test_run_serves_login_and_ctrl_c_stops_everything_quietly(tmp_path, run_data
         assert dev.wait(120) == 0
         text = out.join()
     finally:
-        if dev.poll() is None:
-            os.killpg(dev.pid, signal.SIGKILL)
-            dev.wait(10)
+        if dev.poll() is None:  # the test failed early: let dev.py stop its children
+            children = children or psutil.Process(dev.pid).children(recursive=True)
+            dev.terminate()
+            try:
+                dev.wait(90)
+            except subprocess.TimeoutExpired:
+                os.killpg(dev.pid, signal.SIGKILL)
+                dev.wait(10)
         for child in children:
             if embedded.process_alive(child.pid):
                 child.kill()
