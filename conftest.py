@@ -261,3 +261,48 @@ def axe_violations(pg, impacts=("serious", "critical")) -> list[dict]:
 
     results = Axe().run(pg)
     return [v for v in results.response["violations"] if v.get("impact") in impacts]
+
+
+class MarketClock:
+    """Moves the market day for the product (every process: ``opsadmin.clock.shared_set``)
+    and the simulators (``POST /_clock``) together, so a test can walk months of a
+    customer's life through a real worker in seconds."""
+
+    def __init__(self, simulators_url: str | None):
+        self.simulators_url = simulators_url
+
+    def set(self, day) -> None:
+        from opsadmin import clock
+
+        clock.shared_set(day)
+        if self.simulators_url:
+            httpx.post(f"{self.simulators_url}/_clock", json={"today": day.isoformat()})
+
+    def advance(self, days: int) -> None:
+        from datetime import timedelta
+
+        from opsadmin import clock
+
+        self.set(clock.today() + timedelta(days=days))
+
+    def reset(self) -> None:
+        from opsadmin import clock
+
+        clock.shared_set(None)
+        if self.simulators_url:
+            httpx.delete(f"{self.simulators_url}/_clock")
+
+
+@pytest.fixture
+def market_clock(request):
+    """The shared market clock (reset after the test); with the simulators when the test
+    uses them."""
+    sim = (
+        request.getfixturevalue("simulators_url")
+        if "simulators_url" in request.fixturenames
+        else None
+    )
+    mc = MarketClock(sim)
+    mc.reset()
+    yield mc
+    mc.reset()

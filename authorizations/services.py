@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from authorizations.models import AuthorizationEvent, MonthlyUsage, UsageAuthorization
 from authorizations.parsers import ParsedMonth, parse_green_button, parse_smt_csv
+from opsadmin import clock
 from opsadmin.errors import ApplicationError, PermanentIntegrationError
 from opsadmin.models import CustomerType, Utility
 from usage.adapters.smt import CHICAGO, SmtAgreementPort, SmtPort
@@ -37,8 +38,7 @@ REFRESH_EVERY = timedelta(hours=24)
 HISTORY_MONTHS = 24  # SMT keeps 24 months
 
 
-def today_chicago() -> date:
-    return timezone.now().astimezone(CHICAGO).date()
+today_chicago = clock.today  # the market day (one rule, opsadmin.clock)
 
 
 def _event(

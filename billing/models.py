@@ -17,6 +17,7 @@ class BillingRequest(models.Model):
         CANCEL = "cancel", "Cancel"
         DROP = "drop", "Drop"
         MOVE_OUT = "move_out", "Move out"
+        PLAN_CHANGE = "plan_change", "Plan change"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -28,7 +29,16 @@ class BillingRequest(models.Model):
     class ProspectStatus(models.TextChoices):
         PENDING = "pending", "Pending"
         ACCEPTED = "accepted", "Accepted"
+        ACTIVE = "active", "Service started"
         REJECTED = "rejected", "Rejected"
+
+    class OrderStatus(models.TextChoices):
+        RECEIVED = "received", "Received"
+        COMPLETED = "completed", "Completed"
+
+    # Drops and move-outs are service orders: after the acknowledgement the status poll
+    # follows them until the billing system reports them completed (effective).
+    FOLLOWED_KINDS = (Kind.DROP, Kind.MOVE_OUT)
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     subject_type = models.CharField(max_length=30)
@@ -50,6 +60,11 @@ class BillingRequest(models.Model):
         max_length=10, choices=ProspectStatus.choices, blank=True, db_index=True
     )
     status_checked_at = models.DateTimeField(null=True, blank=True)
+    # Drops and move-outs: the billing system's service order and whether it took effect.
+    order_id = models.CharField(max_length=40, blank=True)
+    order_status = models.CharField(
+        max_length=10, choices=OrderStatus.choices, blank=True, db_index=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

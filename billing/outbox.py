@@ -55,6 +55,8 @@ SUCCESS_FIELDS = [
     "response",
     "prospect_id",
     "prospect_status",
+    "order_id",
+    "order_status",
     "updated_at",
 ]
 FAILURE_FIELDS = ["state", "next_attempt_at", "last_error", "updated_at"]
@@ -142,6 +144,8 @@ def _call(client: EsgClient, row: BillingRequest):
     if row.kind in (BillingRequest.Kind.DROP, BillingRequest.Kind.MOVE_OUT):
         payload = {**row.payload, "kind": row.kind}
         return client.submit_drop(payload, row.idempotency_key)
+    if row.kind == BillingRequest.Kind.PLAN_CHANGE:
+        return client.submit_plan_change(row.payload, row.idempotency_key)
     raise PermanentIntegrationError(f"Unknown billing request kind {row.kind!r}.")
 
 
@@ -243,6 +247,9 @@ def _apply_success(row: BillingRequest, answer, now) -> None:
     if row.kind == BillingRequest.Kind.CREATE_PROSPECT:
         row.prospect_id = answer.prospect_id
         row.prospect_status = BillingRequest.ProspectStatus.PENDING
+    elif row.kind in BillingRequest.FOLLOWED_KINDS:
+        row.order_id = answer.request_id
+        row.order_status = BillingRequest.OrderStatus.RECEIVED
 
 
 def _apply_failure(row: BillingRequest, exc: BaseException, transient: bool, now) -> None:
@@ -324,6 +331,8 @@ _RESULT_TYPES = {
     "response": "jsonb",
     "prospect_id": "text",
     "prospect_status": "text",
+    "order_id": "text",
+    "order_status": "text",
     "updated_at": "timestamptz",
 }
 

@@ -8,7 +8,10 @@ care about, billing calls what they registered here. Events and their keyword ar
 - ``PROSPECT_STATUS``: ``subject_type``, ``subject_id``, ``status`` (``ProspectStatus``,
   accepted or rejected) — called inside the transaction that records the final status.
 - ``REQUEST_ACKNOWLEDGED``: ``kind``, ``subject_type``, ``subject_id``, ``response`` (dict)
-  for cancels, drops and move-outs.
+  for cancels, drops, move-outs and plan changes.
+- ``REQUEST_COMPLETED``: ``kind``, ``subject_type``, ``subject_id``, ``status``
+  (``RequestStatus``) when a drop / move-out took effect — called inside the transaction
+  that records it.
 
 A handler that raises ``ApplicationError`` is logged and skipped (the billing system's
 answer is still recorded); any other exception rolls the transaction back so the work is
@@ -28,7 +31,8 @@ logger = logging.getLogger(__name__)
 PROSPECT_ACKNOWLEDGED = "prospect_acknowledged"
 PROSPECT_STATUS = "prospect_status"
 REQUEST_ACKNOWLEDGED = "request_acknowledged"
-EVENTS = (PROSPECT_ACKNOWLEDGED, PROSPECT_STATUS, REQUEST_ACKNOWLEDGED)
+REQUEST_COMPLETED = "request_completed"
+EVENTS = (PROSPECT_ACKNOWLEDGED, PROSPECT_STATUS, REQUEST_ACKNOWLEDGED, REQUEST_COMPLETED)
 
 _HANDLERS: dict[str, list[Callable[..., None]]] = defaultdict(list)
 

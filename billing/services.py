@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from billing import registry
-from billing.adapters.esg import EsgClient, ProspectStatus, esg_client
+from billing.adapters.esg import EsgClient, ProspectStatus, RequestStatus, esg_client
 from billing.models import BillingRequest
+from opsadmin import clock
 from opsadmin.errors import ApplicationError, PermanentIntegrationError, TransientIntegrationError
 
 logger = logging.getLogger(__name__)
@@ -31,6 +35,8 @@ _INSERT_FIELDS = (
     "last_error",
     "prospect_id",
     "prospect_status",
+    "order_id",
+    "order_status",
     "created_at",
     "updated_at",
 )
@@ -156,27 +162,44 @@ def billing_request_retry(*, request: BillingRequest) -> BillingRequest:
     return locked
 
 
+# How far a prospect's status has come; an answer that is not further along (a duplicate, or
+# an older status arriving after a newer one) changes nothing.
+_PROSPECT_RANK = {
+    BillingRequest.ProspectStatus.PENDING: 0,
+    BillingRequest.ProspectStatus.ACCEPTED: 1,
+    BillingRequest.ProspectStatus.ACTIVE: 2,
+    BillingRequest.ProspectStatus.REJECTED: 2,
+}
+# ERCOT completes a switch on or after the requested date; a move-in may complete a few days
+# early, so accepted prospects are asked about from this many days before their date.
+EARLY_COMPLETION_DAYS = 7
+
+
 def prospect_statuses_poll(*, limit: int = 200, client: EsgClient | None = None) -> dict:
-    """Ask the billing system for prospects still pending (least recently checked first);
-    record accepted/rejected and tell the registered handlers.
+    """Ask the billing system about prospects not yet final (least recently checked first):
+    pending ones, and accepted ones whose requested start is near or past. Record accepted,
+    active (service started) and rejected, telling the registered handlers.
 
     Stops at the first transient error (the vendor is down: the next poll tries again).
     """
+    horizon = (clock.today() + timedelta(days=EARLY_COMPLETION_DAYS)).isoformat()
     rows = list(
         BillingRequest.objects.filter(
-            kind=BillingRequest.Kind.CREATE_PROSPECT,
-            state=BillingRequest.State.SENT,
-            prospect_status=BillingRequest.ProspectStatus.PENDING,
+            kind=BillingRequest.Kind.CREATE_PROSPECT, state=BillingRequest.State.SENT
+        )
+        .filter(
+            Q(prospect_status=BillingRequest.ProspectStatus.PENDING)
+            | Q(prospect_status=BillingRequest.ProspectStatus.ACCEPTED)
+            & (
+                Q(payload__requested_start_date__isnull=True)
+                | Q(payload__requested_start_date__lte=horizon)
+            )
         )
         .exclude(prospect_id="")
         .order_by(F("status_checked_at").asc(nulls_first=True), "pk")[:limit]
     )
-    counts = {"checked": 0, "accepted": 0, "rejected": 0, "pending": 0, "errors": 0}
-    if not rows:
-        return counts
-    own_client = client is None
-    esg: EsgClient = esg_client() if client is None else client
-    try:
+    counts = {"checked": 0, "accepted": 0, "active": 0, "rejected": 0, "pending": 0, "errors": 0}
+    with _esg(client) as esg:
         for row in rows:
             try:
                 status = esg.prospect_status(row.prospect_id)
@@ -186,35 +209,46 @@ def prospect_statuses_poll(*, limit: int = 200, client: EsgClient | None = None)
                 break
             except PermanentIntegrationError as exc:
                 counts["errors"] += 1
-                logger.warning(
-                    "billing.status_poll_failed",
-                    extra={"request_id": row.pk, "error": str(exc)},
-                )
-                BillingRequest.objects.filter(pk=row.pk).update(
-                    status_checked_at=timezone.now(), last_error=str(exc)[:2000]
-                )
+                _status_check_failed(row, exc)
                 continue
             counts["checked"] += 1
             counts[status.status] += 1
             prospect_status_record(request_id=row.pk, status=status)
-    finally:
-        if own_client:
-            esg.close()
     return counts
+
+
+@contextmanager
+def _esg(client: EsgClient | None) -> Iterator[EsgClient]:
+    """The caller's client, or one of our own closed at the end."""
+    if client is not None:
+        yield client
+        return
+    own = esg_client()
+    try:
+        yield own
+    finally:
+        own.close()
+
+
+def _status_check_failed(row: BillingRequest, exc: Exception) -> None:
+    logger.warning("billing.status_poll_failed", extra={"request_id": row.pk, "error": str(exc)})
+    BillingRequest.objects.filter(pk=row.pk).update(
+        status_checked_at=timezone.now(), last_error=str(exc)[:2000]
+    )
 
 
 @transaction.atomic
 def prospect_status_record(*, request_id: int, status: ProspectStatus) -> None:
-    """Record one status answer; on a final one (accepted/rejected) call the handlers in the
-    same transaction, so the enrollment and the outbox row never disagree."""
+    """Record one status answer; when it moves the prospect further along (pending ->
+    accepted -> active, or -> rejected) call the handlers in the same transaction, so the
+    enrollment and the outbox row never disagree. Duplicates and out-of-order answers only
+    update the check time."""
     row = BillingRequest.objects.select_for_update().get(pk=request_id)
     row.status_checked_at = timezone.now()
-    if (
-        row.prospect_status == BillingRequest.ProspectStatus.PENDING
-        and status.status != BillingRequest.ProspectStatus.PENDING
-    ):
+    current = _PROSPECT_RANK.get(row.prospect_status, 0)
+    if _PROSPECT_RANK.get(status.status, 0) > current:
         row.prospect_status = status.status
-        row.response = {**(row.response or {}), "final_status": asdict(status)}
+        row.response = {**(row.response or {}), "final_status": _jsonable(status)}
         row.save()
         registry.dispatch(
             registry.PROSPECT_STATUS,
@@ -226,5 +260,67 @@ def prospect_status_record(*, request_id: int, status: ProspectStatus) -> None:
             "billing.prospect_status",
             extra={"request_id": row.pk, "status": status.status},
         )
+    else:
+        row.save(update_fields=["status_checked_at", "updated_at"])
+
+
+def _jsonable(answer) -> dict:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(answer).items()}
+
+
+def service_orders_poll(*, limit: int = 200, client: EsgClient | None = None) -> dict:
+    """Follow acknowledged drops and move-outs until the billing system reports them
+    completed (on their effective date), then tell the registered handlers."""
+    today = clock.today().isoformat()
+    rows = list(
+        BillingRequest.objects.filter(
+            kind__in=BillingRequest.FOLLOWED_KINDS,
+            state=BillingRequest.State.SENT,
+            order_status=BillingRequest.OrderStatus.RECEIVED,
+            payload__requested_date__lte=today,
+        )
+        .exclude(order_id="")
+        .order_by(F("status_checked_at").asc(nulls_first=True), "pk")[:limit]
+    )
+    counts = {"checked": 0, "completed": 0, "received": 0, "errors": 0}
+    with _esg(client) as esg:
+        for row in rows:
+            try:
+                status = esg.request_status(row.order_id)
+            except TransientIntegrationError as exc:
+                counts["errors"] += 1
+                logger.warning("billing.order_poll_unavailable", extra={"error": str(exc)})
+                break
+            except PermanentIntegrationError as exc:
+                counts["errors"] += 1
+                _status_check_failed(row, exc)
+                continue
+            counts["checked"] += 1
+            counts[status.status] += 1
+            service_order_record(request_id=row.pk, status=status)
+    return counts
+
+
+@transaction.atomic
+def service_order_record(*, request_id: int, status: RequestStatus) -> None:
+    """Record a service order's status; the first ``completed`` calls the handlers (in this
+    transaction). A repeated completion changes nothing."""
+    row = BillingRequest.objects.select_for_update().get(pk=request_id)
+    row.status_checked_at = timezone.now()
+    if (
+        row.order_status != BillingRequest.OrderStatus.COMPLETED
+        and status.status == BillingRequest.OrderStatus.COMPLETED
+    ):
+        row.order_status = BillingRequest.OrderStatus.COMPLETED
+        row.response = {**(row.response or {}), "completed": _jsonable(status)}
+        row.save()
+        registry.dispatch(
+            registry.REQUEST_COMPLETED,
+            kind=row.kind,
+            subject_type=row.subject_type,
+            subject_id=row.subject_id,
+            status=status,
+        )
+        logger.info("billing.order_completed", extra={"request_id": row.pk, "kind": row.kind})
     else:
         row.save(update_fields=["status_checked_at", "updated_at"])

@@ -41,7 +41,16 @@ def billing_outbox_sweep() -> int:
 
 @shared_task(name="billing.prospect_status_poll")
 def billing_prospect_status_poll() -> dict:
-    """Ask the billing system about prospects still pending; report final statuses."""
+    """Ask the billing system about prospects not yet final (pending, or accepted and near
+    their start date); report accepted / service started / rejected."""
     from billing.services import prospect_statuses_poll
 
     return prospect_statuses_poll()
+
+
+@shared_task(name="billing.service_orders_poll")
+def billing_service_orders_poll() -> dict:
+    """Follow acknowledged drops / move-outs until they take effect; report completions."""
+    from billing.services import service_orders_poll
+
+    return service_orders_poll()

@@ -123,6 +123,7 @@ class DropRequest(models.Model):
         HELD = "held", "On hold (retention)"
         RELEASED = "released", "Released to billing"
         SENT = "sent", "Acknowledged by billing"
+        COMPLETED = "completed", "Completed (service ended)"
         FAILED = "failed", "Billing failed (needs attention)"
         CANCELLED = "cancelled", "Cancelled"
 

@@ -10,15 +10,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-import holidays
-
 ZERO = Decimal("0.00")
 # PUCT 25.475: no ETF in the last 14 days of the contract, nor within 14 days after a
 # change-in-terms notice.
 LAST_DAYS_WITHOUT_ETF = 14
 CHANGE_OF_TERMS_DAYS = 14
 # Rescission: 3 federal business days (choosemypower.org, texas-market.md 2.3).
-RESCISSION_BUSINESS_DAYS = 3
 
 
 class Waiver:
@@ -71,24 +68,6 @@ def remaining_months(*, drop_date: date, contract_end: date) -> int:
     return max(months, 1)
 
 
-def federal_business_days_after(start: date, days: int) -> date:
-    """The date ``days`` US federal business days after ``start`` (weekends and federal
-    holidays skipped)."""
-    us = holidays.US(years=range(start.year, start.year + 2))
-    current = start
-    counted = 0
-    while counted < days:
-        current += timedelta(days=1)
-        if current.weekday() < 5 and current not in us:
-            counted += 1
-    return current
-
-
-def rescission_ends(submitted_on: date) -> date:
-    """Last day of the rescission window for an enrollment submitted on ``submitted_on``."""
-    return federal_business_days_after(submitted_on, RESCISSION_BUSINESS_DAYS)
-
-
 def etf_quote(
     *,
     etf_type: str,
@@ -96,7 +75,7 @@ def etf_quote(
     contract_end: date | None,
     drop_date: date,
     today: date,
-    submitted_on: date | None = None,
+    rescission_deadline: date | None = None,
     change_of_terms_sent_on: Iterable[date] = (),
     move_out_with_forwarding_address: bool = False,
 ) -> EtfQuote:
@@ -105,7 +84,8 @@ def etf_quote(
     Amount: ``flat`` -> ``etf_amount``; ``per_month`` -> ``etf_amount`` x months left from the
     drop date to the contract end (a started month counts); ``none`` -> 0.
     Waived (PUCT 25.475, texas-market.md 2.6), first matching reason wins:
-    within rescission (``today`` <= 3 federal business days after ``submitted_on``); within 14
+    within rescission (``today`` <= the enrollment's ``rescission_deadline``, set once at
+    submission by ``enrollments.dates.rescission_deadline``); within 14
     days after a change-of-terms notice; a move-out with a forwarding address
     (25.475(c)(2)(C)); a drop date in the last 14 days of the contract.
     """
@@ -124,7 +104,7 @@ def etf_quote(
     def waived(reason: str) -> EtfQuote:
         return EtfQuote(plan_fee=fee, amount=ZERO, waiver=reason)
 
-    if submitted_on is not None and today <= rescission_ends(submitted_on):
+    if rescission_deadline is not None and today <= rescission_deadline:
         return waived(Waiver.RESCISSION)
     for sent_on in change_of_terms_sent_on:
         if sent_on <= today <= sent_on + timedelta(days=CHANGE_OF_TERMS_DAYS):

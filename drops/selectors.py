@@ -7,11 +7,11 @@ from datetime import date
 
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from drops.models import ChangeOfTermsNotice, DropCode, DropRequest, DropSettings
 from drops.rules import EtfQuote, drop_date_bounds, etf_quote
 from enrollments.models import Customer, Enrollment
+from opsadmin import clock
 from opsadmin.models import SystemSetup, Utility
 
 
@@ -80,9 +80,7 @@ def drop_settings_for(*, utility: Utility) -> DropSettings:
     return found or DropSettings(utility=utility)
 
 
-def market_today() -> date:
-    """Today in America/Chicago (the project's TIME_ZONE)."""
-    return timezone.localdate()
+market_today = clock.today  # the market day (one rule, opsadmin.clock)
 
 
 def drop_date_window(*, today: date | None = None) -> tuple[date, date]:
@@ -103,7 +101,6 @@ def etf_for_enrollment(
 ) -> EtfQuote:
     """The ETF this enrollment would owe if it ended on ``drop_date``."""
     plan = enrollment.plan
-    submitted_on = timezone.localdate(enrollment.submitted_at) if enrollment.submitted_at else None
     notices = ChangeOfTermsNotice.objects.filter(
         service_account_id=enrollment.service_account_id
     ).values_list("sent_on", flat=True)
@@ -113,7 +110,7 @@ def etf_for_enrollment(
         contract_end=enrollment.contract_end_date,
         drop_date=drop_date,
         today=today or market_today(),
-        submitted_on=submitted_on,
+        rescission_deadline=enrollment.rescission_deadline,
         change_of_terms_sent_on=list(notices),
         move_out_with_forwarding_address=move_out_with_forwarding_address,
     )

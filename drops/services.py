@@ -5,14 +5,16 @@ Life of a drop request::
     HELD --(staff release | hold window ends)--> RELEASED --(billing acknowledges)--> SENT
       |                                             \\--(billing gives up)--> FAILED
       \\--(retention staff | the customer, if allowed)--> CANCELLED
+    SENT --(billing reports the order completed, on its effective date)--> COMPLETED
 
 With no hold window configured for the utility, the request is created RELEASED
 ("Released automatically"). RELEASED writes a billing outbox row (kind ``drop`` or
 ``move_out``) in the same transaction; the billing outbox sends it after commit.
 
-The enrollment moves ACTIVE -> DROPPED / MOVED_OUT when the billing system acknowledges the
-request (SENT), not when we release it: until then the drop has not reached the market and
-a failure must leave the enrollment active.
+The enrollment stays ACTIVE until the billing system reports the order completed (the
+drop's effective date has come): then ACTIVE -> DROPPED / MOVED_OUT with its
+``service_end_date``. Not at release, not at acknowledgement: until the effective date the
+customer is still served (and billed), and the premise is still ours.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing.models import BillingRequest
-from billing.services import billing_request_create
+from billing.services import RequestStatus, billing_request_create
 from drops.models import DropRequest
 from drops.selectors import (
     drop_date_window,
@@ -40,7 +42,7 @@ from drops.selectors import (
     open_drop_request,
 )
 from enrollments.models import Customer, Enrollment
-from enrollments.services import enrollment_transition
+from enrollments.services import enrollment_service_end
 from opsadmin.errors import ApplicationError
 from opsadmin.models import SystemSetup
 
@@ -340,8 +342,8 @@ def drop_requests_release_expired(*, now: datetime | None = None) -> int:
 
 
 def drop_requests_sync_billing() -> int:
-    """Follow released drops in the billing outbox: acknowledged -> SENT and the enrollment
-    DROPPED / MOVED_OUT; given up -> FAILED. Returns how many changed."""
+    """Follow released drops in the billing outbox: acknowledged -> SENT (the enrollment
+    ends later, when the order takes effect); given up -> FAILED. Returns how many changed."""
     changed = 0
     released = DropRequest.objects.filter(
         status=DropRequest.Status.RELEASED, billing_request_id__isnull=False
@@ -395,20 +397,44 @@ def drop_request_billing_outcome(*, drop_request_id: int, acknowledged: bool) ->
     locked.status = DropRequest.Status.SENT
     locked.sent_at = timezone.now()
     locked.save()
-    to_status = (
-        Enrollment.Status.MOVED_OUT
-        if locked.kind == DropRequest.Kind.MOVE_OUT
-        else Enrollment.Status.DROPPED
+    return True
+
+
+@transaction.atomic
+def drop_request_completed(*, drop_request_id: int, service_end_date: date) -> bool:
+    """The billing system reports the drop / move-out effective: the request is COMPLETED and
+    the enrollment ends (final) on ``service_end_date``. Idempotent."""
+    locked = (
+        DropRequest.objects.select_for_update(of=("self",))
+        .select_related("enrollment")
+        .filter(pk=drop_request_id, status=DropRequest.Status.SENT)
+        .first()
     )
+    if locked is None:
+        return False
+    locked.status = DropRequest.Status.COMPLETED
+    locked.save(update_fields=["status", "updated_at"])
     if locked.enrollment.status == Enrollment.Status.ACTIVE:
-        enrollment_transition(
+        enrollment_service_end(
             enrollment=locked.enrollment,
-            to_status=to_status,
+            service_end_date=service_end_date,
+            move_out=locked.kind == DropRequest.Kind.MOVE_OUT,
             source="billing-drop",
-            note=f"Drop request {locked.pk} acknowledged by billing; "
-            f"effective {locked.requested_date.isoformat()}.",
+            note=f"Drop request {locked.pk} took effect; service ended "
+            f"{service_end_date.isoformat()}.",
         )
     return True
+
+
+def on_billing_request_completed(
+    *, kind: str, subject_type: str, subject_id: int, status: RequestStatus
+) -> None:
+    """Billing registry handler: a drop / move-out took effect (inside billing's transaction)."""
+    if subject_type != "drop_request":
+        return
+    drop_request_completed(
+        drop_request_id=subject_id, service_end_date=status.service_end_date or market_today()
+    )
 
 
 def on_billing_request_acknowledged(

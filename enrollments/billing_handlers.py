@@ -9,7 +9,7 @@ import logging
 from billing.adapters.esg import ProspectAck, ProspectStatus, esg_client
 from billing.registry import PROSPECT_ACKNOWLEDGED, PROSPECT_STATUS, register_handler
 from enrollments.models import Customer, Enrollment
-from enrollments.services import enrollment_transition
+from enrollments.services import enrollment_service_start, enrollment_transition
 from opsadmin.errors import IntegrationError
 
 logger = logging.getLogger(__name__)
@@ -42,28 +42,51 @@ def on_prospect_acknowledged(*, subject_type: str, subject_id: int, ack: Prospec
 
 
 def on_prospect_status(*, subject_type: str, subject_id: int, status: ProspectStatus) -> None:
-    """Accepted -> accepted (+ billing account number for ESG REST utilities);
-    rejected -> rejected with the billing system's reason."""
+    """The billing system's word on a prospect, applied to the enrollment's life cycle:
+
+    - accepted: pending -> accepted (+ billing account number for ESG REST utilities);
+    - active (the switch / move-in completed): -> active with the actual service start and
+      the contract's dates; an enrollment still pending passes through accepted first (the
+      accepted answer was missed or arrived late);
+    - rejected: pending or accepted -> rejected with the reason (a switch hold or a competing
+      enrollment can reject a switch after it was accepted).
+
+    Anything else (a duplicate, an older status after a newer one, an enrollment cancelled
+    meanwhile) changes nothing: the life cycle never moves backwards or twice.
+    """
     if subject_type != "enrollment":
         return
     enrollment = (
-        Enrollment.objects.select_related("service_account__utility").filter(pk=subject_id).first()
+        Enrollment.objects.select_related("service_account__utility", "plan")
+        .filter(pk=subject_id)
+        .first()
     )
-    if enrollment is None or enrollment.status != Enrollment.Status.PENDING:
+    if enrollment is None:
         return
-    if status.status == "accepted":
+    if status.status in ("accepted", "active") and enrollment.status == Enrollment.Status.PENDING:
         changes = {}
         utility = enrollment.service_account.utility
         if utility.has_billing_account_numbers and status.billing_account_number:
             changes["billing_account_number"] = status.billing_account_number
-        enrollment_transition(
+        enrollment = enrollment_transition(
             enrollment=enrollment,
             to_status=Enrollment.Status.ACCEPTED,
             source=SOURCE,
             note="Accepted by the billing system.",
             **changes,
         )
-    elif status.status == "rejected":
+    if (
+        status.status == "active"
+        and enrollment.status == Enrollment.Status.ACCEPTED
+        and status.service_start_date is not None
+    ):
+        enrollment_service_start(
+            enrollment=enrollment, service_start_date=status.service_start_date, source=SOURCE
+        )
+    elif status.status == "rejected" and enrollment.status in (
+        Enrollment.Status.PENDING,
+        Enrollment.Status.ACCEPTED,
+    ):
         reason = status.reason or "Rejected by the billing system (no reason given)."
         enrollment_transition(
             enrollment=enrollment,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays
-from django.utils import timezone
+
+from opsadmin import clock
 
 # A standard switch starts no sooner than 3 business days after ERCOT receives it
 # (ERCOT switching rules, 2009, texas-market.md 2.2); a move-in the next business day.
@@ -37,9 +39,14 @@ def add_business_days(start: date, days: int) -> date:
     return day
 
 
-def market_today() -> date:
-    """Today in America/Chicago (market days)."""
-    return timezone.localdate()
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole months, clamped to the month's last day (Jan 31 + 1 = Feb 28)."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+market_today = clock.today  # the market day (one rule, opsadmin.clock)
 
 
 def earliest_start_date(enrollment_type: str, *, today: date | None = None) -> date:

@@ -117,6 +117,12 @@ class Plan(models.Model):
     utilities = models.ManyToManyField(Utility, related_name="plans")
     rate_type = models.CharField(max_length=10, choices=RateType.choices, default=RateType.FIXED)
     term_months = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    month_to_month = models.BooleanField(
+        "Month-to-month",
+        default=False,
+        help_text="No contract end date; customers whose contract ends without a renewal "
+        "move to a month-to-month plan (PUCT 25.475(e)).",
+    )
     energy_charge_cents = models.DecimalField(
         "Energy charge (¢/kWh)",
         max_digits=8,
@@ -339,8 +345,14 @@ class Enrollment(models.Model):
         max_length=8, choices=EnrollmentType.choices, default=EnrollmentType.SWITCH
     )
     requested_start_date = models.DateField(null=True, blank=True)
-    start_date = models.DateField(null=True, blank=True)
-    contract_end_date = models.DateField(null=True, blank=True)
+    # Life-cycle dates, set only by the billing system's answers (enrollments.services):
+    # the day ERCOT completed the switch / move-in, the contract's term, the final day.
+    service_start_date = models.DateField(null=True, blank=True)
+    contract_start_date = models.DateField(null=True, blank=True)
+    contract_end_date = models.DateField(
+        null=True, blank=True, help_text="Empty for month-to-month plans."
+    )
+    service_end_date = models.DateField(null=True, blank=True)
     rejection_reason = models.TextField(blank=True)
     # Billing system (ESG) identifiers: opaque strings.
     billing_account_number = models.CharField(max_length=40, blank=True, db_index=True)

@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from billing.services import billing_request_create
-from enrollments.dates import market_today, rescission_deadline
+from enrollments.dates import add_months, market_today, rescission_deadline
 from enrollments.models import (
     ConsentMethod,
     Customer,
@@ -26,6 +26,7 @@ from enrollments.models import (
     ServiceAccount,
 )
 from enrollments.validators import validate_esiid_for_utility
+from opsadmin import events
 from opsadmin.errors import ApplicationError
 from opsadmin.models import CustomerType, ServiceArea, User, Utility
 
@@ -96,6 +97,8 @@ TRANSITIONS: dict[str, set[str]] = {
     },
     Enrollment.Status.ACCEPTED: {
         Enrollment.Status.ACTIVE,
+        # the switch failed at completion (switch hold, a competing enrollment)
+        Enrollment.Status.REJECTED,
         Enrollment.Status.RESCINDED,
         Enrollment.Status.CANCELLED,
     },
@@ -141,12 +144,172 @@ def enrollment_transition(
         "enrollment.transition",
         extra={"enrollment_id": locked.pk, "from": from_status, "to": to_status, "source": source},
     )
-    if to_status == Enrollment.Status.ACCEPTED:
-        from enrollments import hooks
-
-        hooks.run_accepted(locked.pk)  # after commit: usage's first SMT pull, bills fetch
+    _publish(locked)
     enrollment.refresh_from_db()
     return locked
+
+
+def _publish(enrollment: Enrollment) -> None:
+    """The typed event of the state just entered, delivered after commit (opsadmin.events)."""
+    status = enrollment.status
+    if status == Enrollment.Status.ACCEPTED:
+        events.publish(
+            events.EnrollmentAccepted(
+                enrollment_id=enrollment.pk, service_account_id=enrollment.service_account_id
+            )
+        )
+    elif status == Enrollment.Status.ACTIVE and enrollment.service_start_date:
+        events.publish(
+            events.ServiceStarted(
+                enrollment_id=enrollment.pk,
+                service_account_id=enrollment.service_account_id,
+                service_start_date=enrollment.service_start_date,
+            )
+        )
+    elif status == Enrollment.Status.REJECTED:
+        events.publish(
+            events.ServiceRejected(enrollment_id=enrollment.pk, reason=enrollment.rejection_reason)
+        )
+    elif (
+        status in (Enrollment.Status.DROPPED, Enrollment.Status.MOVED_OUT)
+        and enrollment.service_end_date
+    ):
+        events.publish(
+            events.ServiceEnded(
+                enrollment_id=enrollment.pk,
+                service_account_id=enrollment.service_account_id,
+                service_end_date=enrollment.service_end_date,
+                kind="move_out" if status == Enrollment.Status.MOVED_OUT else "drop",
+            )
+        )
+
+
+def contract_dates(*, plan: Plan, start: date) -> tuple[date, date | None]:
+    """(contract start, contract end) for a plan starting on ``start``: the end is start +
+    the plan's term in months (clamped to the month's last day); none when month-to-month."""
+    if plan.month_to_month:
+        return start, None
+    return start, add_months(start, plan.term_months)
+
+
+def enrollment_service_start(
+    *, enrollment: Enrollment, service_start_date: date, source: str, note: str = ""
+) -> Enrollment:
+    """The billing system reports the switch / move-in complete: ACCEPTED -> ACTIVE with the
+    actual start (which may differ from the one requested) and the contract's dates."""
+    contract_start, contract_end = contract_dates(plan=enrollment.plan, start=service_start_date)
+    requested = enrollment.requested_start_date
+    detail = f"Service started {service_start_date.isoformat()}"
+    if requested and requested != service_start_date:
+        detail += f" (requested {requested.isoformat()})"
+    return enrollment_transition(
+        enrollment=enrollment,
+        to_status=Enrollment.Status.ACTIVE,
+        source=source,
+        note=note or f"{detail}.",
+        service_start_date=service_start_date,
+        contract_start_date=contract_start,
+        contract_end_date=contract_end,
+    )
+
+
+def enrollment_service_end(
+    *, enrollment: Enrollment, service_end_date: date, move_out: bool, source: str, note: str = ""
+) -> Enrollment:
+    """A drop / move-out took effect: ACTIVE -> DROPPED / MOVED_OUT (final) on its last day."""
+    return enrollment_transition(
+        enrollment=enrollment,
+        to_status=Enrollment.Status.MOVED_OUT if move_out else Enrollment.Status.DROPPED,
+        source=source,
+        note=note or f"Service ended {service_end_date.isoformat()}.",
+        service_end_date=service_end_date,
+    )
+
+
+def rollover_plan_for(enrollment: Enrollment) -> Plan | None:
+    """The plan a contract ending without a renewal moves to: its renewal plan when that is
+    month-to-month, else a month-to-month plan offered for the utility and customer type
+    (PUCT 25.475(e): service continues month-to-month)."""
+    renewal = enrollment.plan.renewal_plan
+    if renewal is not None and renewal.month_to_month and renewal.active:
+        return renewal
+    return (
+        Plan.objects.filter(
+            month_to_month=True,
+            active=True,
+            utilities=enrollment.service_account.utility_id,
+            customer_types=enrollment.customer.customer_type_id,
+        )
+        .order_by("energy_charge_cents", "code")
+        .first()
+    )
+
+
+def contracts_roll_over(*, today: date | None = None) -> dict[str, int]:
+    """Daily: every active contract whose end date has come moves to its month-to-month plan
+    (recorded on the timeline, told to the billing system). Idempotent: a rolled-over
+    enrollment has no contract end any more. Contracts with no month-to-month plan to move
+    to are counted and left for staff (the stuck-enrollments screen lists them)."""
+    today = today or market_today()
+    due = Enrollment.objects.filter(
+        status=Enrollment.Status.ACTIVE, contract_end_date__lte=today
+    ).values_list("pk", flat=True)
+    counts = {"rolled": 0, "no_plan": 0}
+    for pk in list(due[:5000]):
+        counts["rolled" if _roll_over(pk, today) else "no_plan"] += 1
+    return counts
+
+
+@transaction.atomic
+def _roll_over(enrollment_id: int, today: date) -> bool:
+    enrollment = (
+        Enrollment.objects.select_for_update()
+        .select_related("plan__renewal_plan", "service_account__utility", "customer")
+        .get(pk=enrollment_id)
+    )
+    ended = enrollment.contract_end_date
+    if enrollment.status != Enrollment.Status.ACTIVE or ended is None or ended > today:
+        return True
+    new_plan = rollover_plan_for(enrollment)
+    if new_plan is None:
+        logger.warning("enrollment.rollover_no_plan", extra={"enrollment_id": enrollment.pk})
+        return False
+    old_plan = enrollment.plan
+    enrollment.plan = new_plan
+    enrollment.contract_start_date, enrollment.contract_end_date = contract_dates(
+        plan=new_plan, start=ended
+    )
+    enrollment.save(update_fields=["plan", "contract_start_date", "contract_end_date"])
+    EnrollmentEvent.objects.create(
+        enrollment=enrollment,
+        from_status=enrollment.status,
+        to_status=enrollment.status,
+        source="contract-end",
+        note=f"Contract ended {ended.isoformat()} without a renewal: moved from {old_plan.code} "
+        f"to {new_plan.code}.",
+    )
+    billing_request_create(
+        kind="plan_change",
+        subject_type="enrollment",
+        subject_id=enrollment.pk,
+        utility_code=enrollment.service_account.utility.code,
+        payload={
+            "enrollment_id": enrollment.pk,
+            "esiid": enrollment.service_account.esiid,
+            "billing_account_number": enrollment.billing_account_number,
+            "plan_code": new_plan.code,
+            "effective_date": ended.isoformat(),
+            "reason": "contract_expired",
+        },
+        idempotency_key=f"plan_change:enrollment:{enrollment.pk}:{ended.isoformat()}",
+    )
+    events.publish(
+        events.ContractRolledOver(
+            enrollment_id=enrollment.pk, from_plan_code=old_plan.code, to_plan_code=new_plan.code
+        )
+    )
+    logger.info("enrollment.rolled_over", extra={"enrollment_id": enrollment.pk})
+    return True
 
 
 def plans_available(*, utility: Utility, customer_type: CustomerType, channel: str) -> list[Plan]:

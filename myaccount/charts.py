@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 
+from opsadmin import clock
+
 CHICAGO = ZoneInfo("America/Chicago")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -393,7 +395,7 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
         },
     ]
     this_year, last_year = year_over_year(bills)
-    year = max((b.period_end.year for b in bills), default=date.today().year)
+    year = max((b.period_end.year for b in bills), default=clock.today().year)
     layout = _layout(title="This year vs last year (kWh)", y_title="kWh", height=320)
     traces = [
         go.Bar(

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth.forms import PasswordResetForm
 
 from enrollments.models import Customer
+from opsadmin import clock
 from opsadmin.models import User
 
 PERIODS = (("hourly", "Hourly"), ("daily", "Daily"), ("monthly", "Monthly"))
@@ -125,7 +126,7 @@ class UsageForm(forms.Form):
         cleaned = super().clean()
         period = cleaned.get("period") or "daily"
         start, end = cleaned.get("start"), cleaned.get("end")
-        last = self.available[1] if self.available else date.today()
+        last = self.available[1] if self.available else clock.today()
         first = self.available[0] if self.available else None
         if end is None:
             end = last

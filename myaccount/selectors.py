@@ -14,6 +14,9 @@ _STATUS_RANK: dict[str, int] = {
     Enrollment.Status.ACCEPTED: 1,
     Enrollment.Status.PENDING: 2,
     Enrollment.Status.SUBMITTED: 3,
+    # service ended: the customer keeps reading their history and final bills
+    Enrollment.Status.DROPPED: 4,
+    Enrollment.Status.MOVED_OUT: 4,
 }
 
 

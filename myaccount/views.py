@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from axes.utils import reset as axes_reset
@@ -34,6 +34,7 @@ from myaccount.selectors import (
     service_accounts_for,
 )
 from myaccount.services import customer_profile_update
+from opsadmin import clock
 from opsadmin.forms import CustomerLoginForm
 from opsadmin.permissions import customer_required
 
@@ -140,7 +141,33 @@ def _plan_summary(enrollment) -> dict | None:
         "base_fee": plan.base_fee,
         "contract_end_date": enrollment.contract_end_date,
         "status": enrollment.get_status_display(),
+        "life_cycle": _life_cycle_text(enrollment),
     }
+
+
+def _life_cycle_text(enrollment) -> str:
+    """One sentence on where the customer's service stands, in their words."""
+    status = enrollment.status
+    S = type(enrollment).Status
+    if status in (S.SUBMITTED, S.PENDING):
+        return "We have your enrollment and are confirming it with the market."
+    if status == S.ACCEPTED:
+        when = enrollment.requested_start_date
+        return (
+            f"Your service is scheduled to start on {when:%B %-d, %Y}."
+            if when
+            else "Your service is scheduled to start soon."
+        )
+    if status == S.ACTIVE and enrollment.service_start_date:
+        return f"Active since {enrollment.service_start_date:%B %-d, %Y}."
+    if status == S.REJECTED:
+        return f"Your enrollment could not be completed: {enrollment.rejection_reason}"
+    if status in (S.DROPPED, S.MOVED_OUT) and enrollment.service_end_date:
+        return (
+            f"Your service with us ended on {enrollment.service_end_date:%B %-d, %Y}. "
+            "Your usage history and bills stay here for you."
+        )
+    return enrollment.get_status_display()
 
 
 def _next_bill(bills: list):
@@ -158,7 +185,7 @@ def dashboard(request):
         return render(request, "myaccount/dashboard.html", ctx)
     enrollment = current_enrollment(service_account=selected)
     bills = sources.bills_for(service_account=selected)
-    today = charts.local_naive(datetime.now(charts.CHICAGO)).date()
+    today = clock.today()
     end = today
     y, m = divmod(end.year * 12 + end.month - 1 - 11, 12)
     start = date(y, m + 1, 1)  # the last 12 calendar months
@@ -205,7 +232,7 @@ def renewal(request):
     if selected is None:
         return render(request, "myaccount/renewal.html", ctx)
     enrollment = current_enrollment(service_account=selected)
-    today = charts.local_naive(datetime.now(charts.CHICAGO)).date()
+    today = clock.today()
     is_open = renewals.renewal_window_open(enrollment=enrollment, today=today)
     ctx.update(
         enrollment=enrollment,

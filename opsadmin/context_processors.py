@@ -232,7 +232,8 @@ def _mark_current(menus: list[NavMenu], path: str) -> None:
 
 
 def _drop_visible(user) -> bool:
-    """Whether Cancel / Move Out is offered: the customer's type decides (seed 000).
+    """Whether Cancel / Move Out is offered: the customer's type decides (seed 000), and
+    only to a customer with service to end.
 
     Uses the customer row the view already loaded on ``request.user`` when there is one.
     """
@@ -244,7 +245,10 @@ def _drop_visible(user) -> bool:
         customer = user.customer
     except ObjectDoesNotExist:
         return False
-    return customer.customer_type.drop_visible_in_myaccount
+    if not customer.customer_type.drop_visible_in_myaccount:
+        return False
+    # Offered only while there is service to end (an active enrollment, drops.selectors).
+    return customer.enrollments.filter(status="active").exists()
 
 
 @cache

@@ -45,6 +45,9 @@ DEBUG = _BOOLS[_debug_raw]
 
 TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
 DEV_DEFAULTS = DEBUG or TESTING
+# Tests may move the market day for every process (opsadmin.clock.shared_set); never in
+# production.
+CLOCK_OVERRIDABLE = TESTING and env.bool("CLOCK_OVERRIDABLE", default=True)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
@@ -339,8 +342,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Billing outbox: re-enqueue retries whose backoff ran out and rows whose task was lost
     # (worker killed, broker restarted); sends are idempotent, so a double enqueue is harmless.
     "billing-outbox-sweep": {"task": "billing.outbox_sweep", "schedule": 15.0},
-    # Ask ESG about prospects still pending; accepted ones get their billing account number.
+    # Ask ESG about prospects not yet final: accepted ones get their billing account number,
+    # completed switches / move-ins start service (contract dates), late rejections end it.
     "billing-prospect-status-poll": {"task": "billing.prospect_status_poll", "schedule": 60.0},
+    # Follow acknowledged drops / move-outs until ESG reports them effective (final service).
+    "billing-service-orders-poll": {"task": "billing.service_orders_poll", "schedule": 300.0},
+    # enrollments: daily, contracts that reached their end without a renewal move to their
+    # month-to-month plan (PUCT 25.475(e)), told to ESG as a plan change.
+    "enrollments-contracts-roll-over": {
+        "task": "enrollments.contracts_roll_over",
+        "schedule": crontab(hour=5, minute=30),
+    },
     # drops: release held drops whose retention hold ended (they go to billing through the
     # outbox) and follow released drops to acknowledged / failed.
     "drops-release-expired-holds": {"task": "drops.release_expired_holds", "schedule": 60.0},

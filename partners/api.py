@@ -26,6 +26,7 @@ from ninja.security import HttpBearer
 from enrollments.models import Enrollment
 from enrollments.services import plans_available
 from enrollments.validators import validate_esiid_for_utility
+from opsadmin import clock
 from opsadmin.errors import ApplicationError
 from opsadmin.models import CustomerType, ServiceArea, Utility
 from partners import selectors, services
@@ -344,7 +345,6 @@ def enrollment_out(enrollment: Enrollment) -> dict:
     premise = enrollment.service_account
     accepted = enrollment.status in (Enrollment.Status.ACCEPTED, Enrollment.Status.ACTIVE)
     deadline = services.rescission_deadline(enrollment)
-    from django.utils import timezone
 
     return {
         "id": enrollment.pk,
@@ -366,7 +366,7 @@ def enrollment_out(enrollment: Enrollment) -> dict:
         "rescission_deadline": deadline,
         "cancellable": enrollment.status in services.CANCELLABLE
         and deadline is not None
-        and timezone.localdate() <= deadline,
+        and clock.today() <= deadline,
     }
 
 

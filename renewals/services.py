@@ -21,8 +21,9 @@ from renewals.selectors import RenewalFilters, renewal_notice_rows, renewal_noti
 
 logger = logging.getLogger(__name__)
 
-# Contracts that are (or are about to be) served get notices; anything else is cancelled.
-NOTICE_STATUSES = (Enrollment.Status.ACCEPTED, Enrollment.Status.ACTIVE)
+# Contracts being served (service started: the contract end is known) get notices; anything
+# else is cancelled.
+NOTICE_STATUSES = (Enrollment.Status.ACTIVE,)
 LETTER_SUBJECT = "renewal_notice"
 
 
@@ -34,7 +35,7 @@ def dates_for(*, enrollment: Enrollment, setup: RenewalSetup) -> list[date]:
     return notice_dates(
         end_date=end_date,
         term_months=plan.term_months,
-        start_date=enrollment.start_date,
+        start_date=enrollment.contract_start_date,
         fixed_rate=plan.rate_type == Plan.RateType.FIXED,
         count=setup.notice_count,
         final_days=setup.final_notice_days,

@@ -3,7 +3,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from celery import shared_task
-from django.utils import timezone
+
+from opsadmin import clock
 
 MARKET_TZ = ZoneInfo("America/Chicago")  # market days
 
@@ -13,7 +14,7 @@ def renewals_daily() -> dict:
     """Schedule notices for contracts nearing expiration, then send the due ones."""
     from renewals.services import renewal_notices_schedule, renewal_notices_send_due
 
-    today = timezone.localtime(timezone.now(), MARKET_TZ).date()
+    today = clock.today()
     created = renewal_notices_schedule(today=today)
     return {"scheduled": created, **renewal_notices_send_due(today=today)}
 

@@ -10,9 +10,9 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from opsadmin import clock
 from opsadmin.permissions import staff_required
 from renewals.export import write_renewal_export
 from renewals.forms import FilterForm, RenewalSetupForm
@@ -50,7 +50,7 @@ def export(request):
     spool = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115  FileResponse closes it
     write_renewal_export(rows=renewal_notice_rows(filters=filters), out=spool)
     spool.seek(0)
-    name = f"renewal-notices-{timezone.localdate():%Y%m%d}.xlsx"
+    name = f"renewal-notices-{clock.today():%Y%m%d}.xlsx"
     return FileResponse(spool, as_attachment=True, filename=name, content_type=XLSX)
 
 

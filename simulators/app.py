@@ -1,7 +1,7 @@
 """The one ASGI app that serves every simulator, each under its own prefix.
 
 ``/smt/...`` Smart Meter Texas, ``/esg/...`` the ESG billing system, ``/derms/...`` the
-DERMS head end; ``/_faults`` the fault-injection contract; ``/_health`` for start-up checks.
+DERMS head end; ``/_faults`` the fault-injection contract; ``/_clock`` the simulated day (simulators/clock.py); ``/_health`` for start-up checks.
 Each system module exposes ``routes`` (a list of Starlette routes, mounted under its prefix)
 and optionally ``reset()`` (called by ``DELETE /_state``).
 """
@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from simulators.clock import clock_endpoint
+from simulators.clock import reset as clock_reset
 from simulators.faults import SYSTEMS, FaultMiddleware, faults_endpoint
 
 
@@ -39,6 +41,7 @@ async def reset_state(request: Request) -> JSONResponse:
         reset = getattr(module, "reset", None)
         if reset:
             reset()
+    clock_reset()
     return JSONResponse({"reset": True})
 
 
@@ -47,6 +50,7 @@ def build_app() -> Starlette:
         Route("/_health", health),
         Route("/_faults", faults_endpoint, methods=["GET", "POST", "DELETE"]),
         Route("/_state", reset_state, methods=["DELETE"]),
+        Route("/_clock", clock_endpoint, methods=["GET", "POST", "DELETE"]),
     ]
     for name, module in _system_modules().items():
         routes.append(Mount(f"/{name}", routes=module.routes))

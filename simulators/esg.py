@@ -7,6 +7,14 @@ State lives in memory (one uvicorn process); ``reset()`` forgets it. Rules:
 - A prospect is ``pending`` for ``pending_seconds`` (default 1.0; ``POST /esg/_config``),
   then ``accepted`` with a billing account number, or ``rejected`` when a rule says so:
   ESIID ending ``99999`` -> "Unknown ESIID", ending ``88888`` -> "Switch hold on the premise".
+- After acceptance the switch or move-in completes on the requested start date of the
+  simulated day (``/_clock``): the status becomes ``active`` with ``service_start_date``.
+  ESIID ending ``77777`` -> the switch is ``rejected`` at completion instead ("a competing
+  enrollment completed first"); ending ``66666`` -> it completes 2 days before the date
+  requested (a TDSP finishing a move-in early).
+- Drops, move-outs and cancels are service orders: ``GET /requests/{id}`` answers
+  ``received`` until the requested date, then ``completed`` with ``service_end_date``
+  (cancels complete at once). Plan changes (``POST /plan-changes``) complete at once.
 - Billing account numbers are derived from the ESIID (``BA`` + 10 digits), so a lookup by
   ESIID works for history too; an ESIID ending ``99999`` has no account (404).
 - Bill history: 24 monthly bills, deterministic per account, seasonal (Texas summer peak).
@@ -28,8 +36,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from simulators import clock
+
 UNKNOWN_ESIID_SUFFIX = "99999"
 SWITCH_HOLD_SUFFIX = "88888"
+COMPETING_ENROLLMENT_SUFFIX = "77777"
+EARLY_COMPLETION_SUFFIX = "66666"
+EARLY_COMPLETION_DAYS = 2
+DEFAULT_LEAD_DAYS = 3  # no requested date: the switch completes a few days after acceptance
+COMPETING_REASON = (
+    "Switch cancelled at completion: a competing enrollment by another REP completed first"
+)
 DEFAULT_PENDING_SECONDS = 1.0
 
 REQUIRED_FIELDS = ("esiid", "utility", "plan_code", "customer", "service_address")
@@ -78,17 +95,50 @@ def _unauthorized(request: Request) -> JSONResponse | None:
     return None
 
 
+def _completion_date(prospect: dict) -> date:
+    """The day ERCOT completes the switch / move-in: the requested date (an early one for
+    ESIIDs ending 66666), never before the day the prospect was accepted."""
+    requested = prospect["requested_start"] or prospect["accepted_on"] + timedelta(
+        days=DEFAULT_LEAD_DAYS
+    )
+    if prospect["esiid"].endswith(EARLY_COMPLETION_SUFFIX):
+        requested -= timedelta(days=EARLY_COMPLETION_DAYS)
+    return max(requested, prospect["accepted_on"])
+
+
 def _prospect_view(prospect: dict) -> dict:
-    status = "pending"
+    status, reason, started = "pending", "", None
     if time.monotonic() - prospect["created"] >= STATE.pending_seconds:
-        status = "rejected" if prospect["reason"] else "accepted"
+        if prospect["accepted_on"] is None:
+            prospect["accepted_on"] = clock.today()
+        if prospect["reason"]:
+            status, reason = "rejected", prospect["reason"]
+        elif clock.today() < _completion_date(prospect):
+            status = "accepted"
+        elif prospect["esiid"].endswith(COMPETING_ENROLLMENT_SUFFIX):
+            status, reason = "rejected", COMPETING_REASON
+        else:
+            status, started = "active", _completion_date(prospect)
     return {
         "prospect_id": prospect["prospect_id"],
         "status": status,
-        "billing_account_number": prospect["ban"] if status == "accepted" else None,
-        "reason": prospect["reason"] if status == "rejected" else "",
+        "billing_account_number": prospect["ban"] if status in ("accepted", "active") else None,
+        "reason": reason,
         "esiid": prospect["esiid"],
+        "requested_start_date": _iso(prospect["requested_start"]),
+        "service_start_date": _iso(started),
     }
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _date_or_none(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 async def create_prospect(request: Request) -> JSONResponse:
@@ -122,6 +172,8 @@ async def create_prospect(request: Request) -> JSONResponse:
         "created": time.monotonic(),
         "reason": _rule_rejection(esiid),
         "ban": billing_account_number_for(esiid),
+        "requested_start": _date_or_none(body.get("requested_start_date")),
+        "accepted_on": None,
         "payload": body,
     }
     STATE.by_key[key] = prospect_id
@@ -159,7 +211,7 @@ def _month_back(day: date, months: int) -> date:
 
 def bills_for(ban: str, today: date | None = None, months: int = 24) -> list[dict]:
     """Deterministic seasonal monthly bills for the last ``months`` complete months."""
-    today = today or date.today()
+    today = today or clock.today()
     seed = int(hashlib.sha256(ban.encode()).hexdigest()[:8], 16)
     base = 700 + seed % 900  # average monthly kWh 700..1599
     bills = []
@@ -197,7 +249,21 @@ async def bill_history(request: Request) -> JSONResponse:
     ban = request.path_params["ban"]
     if not _valid_ban(ban):
         return JSONResponse({"error": "unknown billing account"}, status_code=404)
-    return JSONResponse({"billing_account_number": ban, "bills": bills_for(ban)})
+    return JSONResponse({"billing_account_number": ban, "bills": _served_bills(ban)})
+
+
+def _served_bills(ban: str) -> list[dict]:
+    """Bills only for the months we served the account, when a prospect of ours started it."""
+    starts = [
+        _completion_date(p)
+        for p in STATE.prospects.values()
+        if p["ban"] == ban and _prospect_view(p)["status"] == "active"
+    ]
+    bills = bills_for(ban)
+    if starts:
+        first = min(starts)
+        bills = [b for b in bills if date.fromisoformat(b["period_start"]) >= first]
+    return bills
 
 
 async def account_balance(request: Request) -> JSONResponse:
@@ -206,7 +272,7 @@ async def account_balance(request: Request) -> JSONResponse:
     ban = request.path_params["ban"]
     if not _valid_ban(ban):
         return JSONResponse({"error": "unknown billing account"}, status_code=404)
-    unpaid = [b for b in bills_for(ban) if not b["paid"]]
+    unpaid = [b for b in _served_bills(ban) if not b["paid"]]
     balance = sum((Decimal(b["amount"]) for b in unpaid), Decimal("0.00"))
     due = min((b["due_date"] for b in unpaid), default=None)
     return JSONResponse({"billing_account_number": ban, "balance": str(balance), "due_date": due})
@@ -232,11 +298,42 @@ def _submit(kind: str):
         if kind == "drop" and body.get("kind", "drop") not in ("drop", "move_out"):
             return JSONResponse({"error": "kind must be drop or move_out"}, status_code=422)
         request_id = f"{kind[0].upper()}R{len(STATE.requests) + 1:07d}"
-        STATE.requests[request_id] = {"kind": kind, "key": key, "payload": body}
+        STATE.requests[request_id] = {
+            "kind": kind,
+            "key": key,
+            "payload": body,
+            "received_on": clock.today(),
+        }
         STATE.request_by_key[key] = request_id
         return JSONResponse({"request_id": request_id, "status": "received"}, status_code=202)
 
     return endpoint
+
+
+def _request_view(request_id: str, order: dict) -> dict:
+    """A service order's state: drops and move-outs take effect on their requested date."""
+    payload = order["payload"]
+    effective = order["received_on"]
+    if order["kind"] == "drop":
+        effective = max(_date_or_none(payload.get("requested_date")) or effective, effective)
+    completed = clock.today() >= effective
+    return {
+        "request_id": request_id,
+        "kind": payload.get("kind", order["kind"]) if order["kind"] == "drop" else order["kind"],
+        "status": "completed" if completed else "received",
+        "service_end_date": effective.isoformat() if completed else None,
+    }
+
+
+async def request_status(request: Request) -> JSONResponse:
+    if denied := _unauthorized(request):
+        return denied
+    STATE.status_calls += 1
+    request_id = request.path_params["request_id"]
+    order = STATE.requests.get(request_id)
+    if order is None:
+        return JSONResponse({"error": "unknown request"}, status_code=404)
+    return JSONResponse(_request_view(request_id, order))
 
 
 async def stats(request: Request) -> JSONResponse:
@@ -251,6 +348,7 @@ async def stats(request: Request) -> JSONResponse:
             "requests": len(STATE.requests),
             "cancels": sum(1 for r in STATE.requests.values() if r["kind"] == "cancel"),
             "drops": sum(1 for r in STATE.requests.values() if r["kind"] == "drop"),
+            "plan_changes": sum(1 for r in STATE.requests.values() if r["kind"] == "plan_change"),
             "prospect_keys": {p["key"]: pid for pid, p in STATE.prospects.items()},
             "pending_seconds": STATE.pending_seconds,
         }
@@ -278,6 +376,8 @@ routes = [
     Route("/accounts/{ban}/balance", account_balance, methods=["GET"]),
     Route("/cancels", _submit("cancel"), methods=["POST"]),
     Route("/drops", _submit("drop"), methods=["POST"]),
+    Route("/plan-changes", _submit("plan_change"), methods=["POST"]),
+    Route("/requests/{request_id}", request_status, methods=["GET"]),
     Route("/_stats", stats, methods=["GET"]),
     Route("/_config", config, methods=["POST"]),
 ]

@@ -31,6 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from simulators import clock
+
 CHICAGO = ZoneInfo("America/Chicago")
 UTC = ZoneInfo("UTC")
 DEMO_ESIID = "1008901023806680370100"
@@ -63,7 +65,7 @@ def _count(name: str) -> None:
 
 
 def today() -> date:
-    return STATE.today_override or datetime.now(CHICAGO).date()
+    return STATE.today_override or clock.today()
 
 
 def _seed(*parts) -> int:

@@ -7,10 +7,10 @@ class UsageConfig(AppConfig):
     name = "usage"
 
     def ready(self) -> None:
-        from enrollments import hooks
+        from opsadmin import events
         from opsadmin.roles import grant
-        from usage.tasks import on_enrollment_accepted
+        from usage.subscriptions import SUBSCRIPTIONS
 
-        hooks.on_accepted(on_enrollment_accepted)
+        events.register(SUBSCRIPTIONS)
         grant("Ops", ["usage.view_usagesyncstate", "usage.change_usagesyncstate"])
         grant("Agent", ["usage.view_usagesyncstate"])

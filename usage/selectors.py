@@ -30,8 +30,15 @@ PERIODS = ("hourly", "daily", "monthly")
 UNITS = ("kWh", "MWh")
 ZERO = Decimal("0")
 THOUSAND = Decimal("1000")
-# Enrollment statuses in which the premise is ours and SMT has (or will have) its data.
-ACTIVE_STATUSES = (Enrollment.Status.ACCEPTED, Enrollment.Status.ACTIVE)
+# Enrollment statuses in which we serve (or served) the premise: its stored SMT data is the
+# customer's, also after a final drop (they keep read access to their history).
+ACTIVE_STATUSES = (
+    Enrollment.Status.ACTIVE,
+    Enrollment.Status.DROPPED,
+    Enrollment.Status.MOVED_OUT,
+)
+# ... and the ones still refreshed daily: only while we serve it.
+REFRESH_STATUSES = (Enrollment.Status.ACTIVE,)
 
 
 @dataclass(frozen=True)
@@ -425,10 +432,11 @@ def usage_available_range(*, service_account: ServiceAccount) -> tuple[date, dat
 
 
 def active_smt_service_account_ids() -> list[int]:
-    """Premises SMT should be refreshed for: ERCOT, with an accepted or active enrollment."""
+    """Premises SMT should be refreshed for: ERCOT, with an active enrollment (service started,
+    not yet ended)."""
     return list(
         ServiceAccount.objects.filter(
-            utility__market="ERCOT", enrollments__status__in=ACTIVE_STATUSES
+            utility__market="ERCOT", enrollments__status__in=REFRESH_STATUSES
         )
         .distinct()
         .order_by("pk")

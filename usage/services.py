@@ -12,10 +12,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from enrollments.models import ServiceAccount
+from opsadmin import clock
 from opsadmin.errors import IntegrationError, PermanentIntegrationError
 from usage.adapters.smt import IntervalDayRecord, SmtPort
 from usage.models import (
-    CHICAGO,
     Bill,
     IntervalDay,
     UsageSyncState,
@@ -157,8 +157,7 @@ def rows_from_records(
     ]
 
 
-def today_chicago() -> date:
-    return timezone.now().astimezone(CHICAGO).date()
+today_chicago = clock.today  # the market day (one rule, opsadmin.clock)
 
 
 def _state(service_account: ServiceAccount) -> UsageSyncState:

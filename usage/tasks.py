@@ -117,21 +117,3 @@ def smt_refresh_all() -> dict:
     for n, sa_id in enumerate(ids):
         smt_pull.apply_async((sa_id,), countdown=int(n * spacing))
     return {"queued": len(ids)}
-
-
-def on_enrollment_accepted(enrollment_id: int) -> None:
-    """Enrollments hook (after commit): first SMT pull (SMT on, ERCOT) and the bills fetch."""
-    from enrollments.models import Enrollment
-    from usage.adapters.smt import smt_config
-
-    enrollment = (
-        Enrollment.objects.select_related("service_account__utility")
-        .filter(pk=enrollment_id)
-        .first()
-    )
-    if enrollment is None:
-        return
-    sa = enrollment.service_account
-    if smt_config() is not None and sa.utility.is_ercot:
-        smt_pull.delay(sa.pk, True)
-    bills_refresh.apply_async((sa.pk,), countdown=0)

@@ -19,7 +19,10 @@ from opsadmin.outbound import OutboundURLError, check_outbound_url
 
 logger = logging.getLogger(__name__)
 
-PROSPECT_STATUSES = ("pending", "accepted", "rejected")
+# pending -> accepted -> active (the switch / move-in completed: service started), or
+# rejected (before acceptance, or at completion: switch hold, competing enrollment).
+PROSPECT_STATUSES = ("pending", "accepted", "active", "rejected")
+REQUEST_STATUSES = ("received", "completed")
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,19 @@ class ProspectAck:
 @dataclass(frozen=True)
 class ProspectStatus:
     prospect_id: str
-    status: str  # 'pending' | 'accepted' | 'rejected'
+    status: str  # 'pending' | 'accepted' | 'active' | 'rejected'
     billing_account_number: str | None
     reason: str
+    service_start_date: date | None = None  # active only: the day service began
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    """A service order (drop, move-out, cancel, plan change) as the billing system sees it."""
+
+    request_id: str
+    status: str  # 'received' | 'completed'
+    service_end_date: date | None = None  # completed drops / move-outs: the final day
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,8 @@ class EsgClient(Protocol):
 
     def prospect_status(self, prospect_id: str) -> ProspectStatus: ...
 
+    def request_status(self, request_id: str) -> RequestStatus: ...
+
     def billing_account_lookup(self, esiid: str) -> str | None: ...
 
     def bill_history(self, billing_account_number: str) -> list[BillRecord]: ...
@@ -76,6 +91,8 @@ class EsgClient(Protocol):
     def submit_cancel(self, payload: dict, idempotency_key: str) -> RequestAck: ...
 
     def submit_drop(self, payload: dict, idempotency_key: str) -> RequestAck: ...
+
+    def submit_plan_change(self, payload: dict, idempotency_key: str) -> RequestAck: ...
 
     def close(self) -> None: ...
 
@@ -170,14 +187,33 @@ class HttpEsgClient:
             status = str(body["status"])
             if status not in PROSPECT_STATUSES:
                 raise ValueError(status)
+            started = body.get("service_start_date")
+            if status == "active" and not started:
+                raise ValueError("active without service_start_date")
             return ProspectStatus(
                 prospect_id=str(body["prospect_id"]),
                 status=status,
                 billing_account_number=body.get("billing_account_number") or None,
                 reason=str(body.get("reason") or ""),
+                service_start_date=date.fromisoformat(started) if started else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PermanentIntegrationError("ESG prospect status: malformed answer") from exc
+
+    def request_status(self, request_id: str) -> RequestStatus:
+        body = self._request("GET", f"/requests/{_segment(request_id)}")
+        try:
+            status = str(body["status"])
+            if status not in REQUEST_STATUSES:
+                raise ValueError(status)
+            ended = body.get("service_end_date")
+            return RequestStatus(
+                request_id=str(body["request_id"]),
+                status=status,
+                service_end_date=date.fromisoformat(ended) if ended else None,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PermanentIntegrationError("ESG request status: malformed answer") from exc
 
     def billing_account_lookup(self, esiid: str) -> str | None:
         body = self._request("GET", "/billing-accounts", params={"esiid": esiid}, allow_404=True)
@@ -231,6 +267,10 @@ class HttpEsgClient:
     def submit_drop(self, payload: dict, idempotency_key: str) -> RequestAck:
         """Drop or move-out (``payload["kind"]`` is ``drop`` or ``move_out``)."""
         return self._submit("/drops", payload, idempotency_key)
+
+    def submit_plan_change(self, payload: dict, idempotency_key: str) -> RequestAck:
+        """The contract rolled to another plan (e.g. month-to-month at contract end)."""
+        return self._submit("/plan-changes", payload, idempotency_key)
 
 
 def _segment(value: str) -> str:

@@ -6,10 +6,11 @@ import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.utils import timezone
-
+from billing.models import BillingRequest
 from drops.models import DropCode, DropSettings
-from enrollments.models import Customer, Enrollment, Plan, ServiceAccount
+from enrollments.models import Customer, Enrollment, Plan
+from opsadmin import clock
+from opsadmin.management import journeys as lifecycle
 from opsadmin.models import CustomerType, User, Utility
 
 PASSWORD = "drops-test-password-9"
@@ -68,28 +69,27 @@ def active_enrollment(
     contract_end: date | None = None,
     submitted_days_ago: int = 60,
 ) -> Enrollment:
+    """An active enrollment reached through the product's flows (submit, ESG's answers).
+
+    Submitted ``submitted_days_ago`` days ago; service started 5 days after that (at the
+    latest today: a same-day move-in), unless ``contract_end`` is given: then it started
+    the plan's term before that day.
+    """
     cust = cust or customer()
     util = util or utility()
     n = next(_seq)
-    premise = ServiceAccount.objects.create(
-        customer=cust,
+    return lifecycle.enrolled(
+        Enrollment.Status.ACTIVE,
         utility=util,
+        plan=the_plan or plan(),
+        customer=cust,
         esiid=f"1008901{n:015d}",
         address_line1=f"{n} Main St",
-        city="Houston",
-        zip_code="77002",
-    )
-    today = timezone.localdate()
-    return Enrollment.objects.create(
-        customer=cust,
-        service_account=premise,
-        plan=the_plan or plan(),
         channel=Enrollment.Channel.WIZARD,
-        status=Enrollment.Status.ACTIVE,
-        start_date=today - timedelta(days=submitted_days_ago - 5),
-        contract_end_date=contract_end or today + timedelta(days=200),
-        submitted_at=timezone.now() - timedelta(days=submitted_days_ago),
-        billing_account_number=f"BA{n}",
+        submitted_on=clock.today() - timedelta(days=submitted_days_ago),
+        service_start=min(clock.today(), clock.today() - timedelta(days=submitted_days_ago - 5)),
+        contract_end=contract_end,
+        ban=f"BA{n}",
     )
 
 
@@ -106,3 +106,8 @@ def hold(util: Utility, hours: int, *, customer_may_cancel: bool = False) -> Dro
         defaults={"hold_hours": hours, "customer_may_cancel_during_hold": customer_may_cancel},
     )
     return settings
+
+
+def drop_rows():
+    """The billing outbox rows of drops and move-outs (not the enrollments' Create Prospect)."""
+    return BillingRequest.objects.exclude(kind=BillingRequest.Kind.CREATE_PROSPECT)

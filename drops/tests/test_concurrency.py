@@ -10,9 +10,9 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from billing.models import BillingRequest
 from drops.models import DropRequest
 from drops.tests import factories as f
+from drops.tests.factories import drop_rows
 
 
 @pytest.mark.django_db(transaction=True)
@@ -39,4 +39,4 @@ def test_concurrent_double_submit_makes_one_request():
         t.join(30)
     assert statuses == [302, 302]
     assert DropRequest.objects.count() == 1
-    assert BillingRequest.objects.count() == 1
+    assert drop_rows().count() == 1

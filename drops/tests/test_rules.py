@@ -7,10 +7,9 @@ from drops.rules import (
     Waiver,
     drop_date_bounds,
     etf_quote,
-    federal_business_days_after,
     remaining_months,
-    rescission_ends,
 )
+from enrollments.dates import add_business_days, rescission_deadline
 
 TODAY = date(2025, 3, 3)  # a Monday
 
@@ -22,7 +21,7 @@ def quote(**kwargs):
         "contract_end": date(2025, 12, 31),
         "drop_date": date(2025, 3, 10),
         "today": TODAY,
-        "submitted_on": date(2024, 12, 1),
+        "rescission_deadline": rescission_deadline(date(2024, 12, 1)),
     }
     base.update(kwargs)
     return etf_quote(**base)
@@ -74,11 +73,15 @@ def test_waived_within_14_days_after_change_of_terms():
 
 def test_waived_within_rescission_three_federal_business_days():
     # Submitted Thu 2025-01-16; Mon 01-20 is MLK day: Fri 17, Tue 21, Wed 22 -> ends 01-22
-    assert rescission_ends(date(2025, 1, 16)) == date(2025, 1, 22)
-    assert federal_business_days_after(date(2025, 2, 28), 3) == date(2025, 3, 5)
-    inside = quote(submitted_on=date(2025, 2, 28), today=date(2025, 3, 5))
+    assert rescission_deadline(date(2025, 1, 16)) == date(2025, 1, 22)
+    assert add_business_days(date(2025, 2, 28), 3) == date(2025, 3, 5)
+    inside = quote(
+        rescission_deadline=rescission_deadline(date(2025, 2, 28)), today=date(2025, 3, 5)
+    )
     assert inside.waiver == Waiver.RESCISSION
-    outside = quote(submitted_on=date(2025, 2, 28), today=date(2025, 3, 6))
+    outside = quote(
+        rescission_deadline=rescission_deadline(date(2025, 2, 28)), today=date(2025, 3, 6)
+    )
     assert outside.amount == Decimal("150.00")
 
 

@@ -7,7 +7,6 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from billing.models import BillingRequest
 from drops.models import ChangeOfTermsNotice, DropRequest
 from drops.rules import Waiver
 from drops.services import (
@@ -21,6 +20,7 @@ from drops.services import (
     drop_requests_sync_billing,
 )
 from drops.tests import factories as f
+from drops.tests.factories import drop_rows
 from enrollments.models import Enrollment
 from opsadmin.errors import ApplicationError
 from opsadmin.models import SystemSetup
@@ -44,7 +44,7 @@ def test_no_codes_sends_empty_reason_and_releases_automatically():
     d = result.drop_request
     assert result.created is True
     assert (d.reason_code, d.status, d.released_how) == ("", "released", "auto")
-    outbox = BillingRequest.objects.get()
+    outbox = drop_rows().get()
     assert outbox.pk == d.billing_request_id
     assert (outbox.kind, outbox.subject_type, outbox.subject_id) == ("drop", "drop_request", d.pk)
     assert outbox.payload["reason_code"] == ""
@@ -69,7 +69,7 @@ def test_one_code_is_sent_without_asking_and_another_is_refused():
         create(e, reason_code="XX")
     d = create(e).drop_request
     assert (d.reason_code, d.reason_description) == ("CRD", "Customer Requested Drop")
-    assert BillingRequest.objects.get().payload["reason_code"] == "CRD"
+    assert drop_rows().get().payload["reason_code"] == "CRD"
 
 
 def test_many_codes_require_one_of_them():
@@ -117,7 +117,7 @@ def test_second_request_returns_the_first():
     assert second.created is False
     assert second.drop_request.pk == first.drop_request.pk
     assert DropRequest.objects.count() == 1
-    assert BillingRequest.objects.count() == 1
+    assert drop_rows().count() == 1
 
 
 def test_other_customers_enrollment_refused():
@@ -174,7 +174,7 @@ def test_move_out_with_forwarding_address_waives_and_is_sent():
         ),
     ).drop_request
     assert (d.etf_amount, d.etf_waiver) == (Decimal("0.00"), Waiver.MOVE_OUT_FORWARDING)
-    outbox = BillingRequest.objects.get()
+    outbox = drop_rows().get()
     assert outbox.kind == "move_out"
     assert outbox.payload["meter_removal"] is True
     assert outbox.payload["forwarding_address"] == {
@@ -205,15 +205,15 @@ def test_hold_then_staff_release():
     e = f.active_enrollment(util=util)
     d = create(e).drop_request
     assert d.status == "held"
-    assert BillingRequest.objects.count() == 0
+    assert drop_rows().count() == 0
     assert d.hold_until > timezone.now() + timedelta(hours=23)
     staff = f.customer().user  # actor only recorded; permissions are the view's job
     d = drop_request_release(drop_request=d, actor=staff)
     assert (d.status, d.released_how, d.released_by_id) == ("released", "staff", staff.pk)
-    assert BillingRequest.objects.get().subject_id == d.pk
+    assert drop_rows().get().subject_id == d.pk
     with pytest.raises(ApplicationError):
         drop_request_release(drop_request=d)
-    assert BillingRequest.objects.count() == 1
+    assert drop_rows().count() == 1
 
 
 def test_staff_cancel_during_hold_sends_nothing():
@@ -223,7 +223,7 @@ def test_staff_cancel_during_hold_sends_nothing():
     d = drop_request_cancel(drop_request=d)
     assert d.status == "cancelled"
     assert drop_requests_release_expired(now=timezone.now() + timedelta(days=2)) == 0
-    assert BillingRequest.objects.count() == 0
+    assert drop_rows().count() == 0
 
 
 def test_customer_cancel_only_when_allowed_and_inside_hold():
@@ -251,27 +251,44 @@ def test_expired_holds_are_released_once():
     assert drop_requests_release_expired(now=timezone.now() + timedelta(hours=3)) == 0
     d.refresh_from_db()
     assert (d.status, d.released_how) == ("released", "hold_expired")
-    assert BillingRequest.objects.count() == 1
+    assert drop_rows().count() == 1
 
 
-def test_billing_acknowledgement_drops_the_enrollment():
+def test_acknowledgement_keeps_service_until_the_order_takes_effect():
+    from billing import registry
+    from billing.services import RequestStatus
+
     e = f.active_enrollment()
     d = create(e).drop_request
     assert drop_requests_sync_billing() == 0
-    BillingRequest.objects.filter(pk=d.billing_request_id).update(state="sent")
+    drop_rows().filter(pk=d.billing_request_id).update(state="sent")
     assert drop_requests_sync_billing() == 1
     assert drop_requests_sync_billing() == 0
     d.refresh_from_db()
     e.refresh_from_db()
-    assert d.status == "sent"
-    assert e.status == Enrollment.Status.DROPPED
-    assert e.events.get().source == "billing-drop"
+    # acknowledged is not effective: the customer is served (and billed) until the drop date
+    assert (d.status, e.status, e.service_end_date) == ("sent", "active", None)
+    completed = RequestStatus("DR1", "completed", service_end_date=d.requested_date)
+    for _ in range(2):  # a duplicate completion changes nothing
+        registry.dispatch(
+            registry.REQUEST_COMPLETED,
+            kind="drop",
+            subject_type="drop_request",
+            subject_id=d.pk,
+            status=completed,
+        )
+    d.refresh_from_db()
+    e.refresh_from_db()
+    assert (d.status, e.status) == ("completed", Enrollment.Status.DROPPED)
+    assert e.service_end_date == d.requested_date
+    assert e.events.last().source == "billing-drop"
+    assert e.events.filter(to_status="dropped").count() == 1
 
 
 def test_billing_failure_keeps_enrollment_active():
     e = f.active_enrollment()
     d = create(e, kind=DropRequest.Kind.MOVE_OUT).drop_request
-    BillingRequest.objects.filter(pk=d.billing_request_id).update(state="failed", last_error="400")
+    drop_rows().filter(pk=d.billing_request_id).update(state="failed", last_error="400")
     assert drop_request_billing_outcome(drop_request_id=d.pk, acknowledged=False) is True
     d.refresh_from_db()
     e.refresh_from_db()
@@ -293,6 +310,7 @@ def test_confirmation_email():
 
 def test_billing_registry_acknowledgement_reaches_drops():
     from billing import registry
+    from billing.services import RequestStatus
 
     e = f.active_enrollment()
     d = create(e, kind=DropRequest.Kind.MOVE_OUT).drop_request
@@ -314,13 +332,22 @@ def test_billing_registry_acknowledgement_reaches_drops():
     )
     d.refresh_from_db()
     e.refresh_from_db()
-    assert (d.status, e.status) == ("sent", "moved_out")
+    assert (d.status, e.status) == ("sent", "active")
+    registry.dispatch(
+        registry.REQUEST_COMPLETED,
+        kind="move_out",
+        subject_type="drop_request",
+        subject_id=d.pk,
+        status=RequestStatus("DR0000001", "completed", service_end_date=d.requested_date),
+    )
+    e.refresh_from_db()
+    assert (e.status, e.service_end_date) == ("moved_out", d.requested_date)
 
 
 def test_failed_drop_resent_and_acknowledged_becomes_sent():
     e = f.active_enrollment()
     d = create(e).drop_request
-    BillingRequest.objects.filter(pk=d.billing_request_id).update(state="failed")
+    drop_rows().filter(pk=d.billing_request_id).update(state="failed")
     assert drop_requests_sync_billing() == 1
     d.refresh_from_db()
     assert d.status == "failed"
@@ -328,4 +355,4 @@ def test_failed_drop_resent_and_acknowledged_becomes_sent():
     assert drop_request_billing_outcome(drop_request_id=d.pk, acknowledged=True) is True
     d.refresh_from_db()
     e.refresh_from_db()
-    assert (d.status, e.status) == ("sent", "dropped")
+    assert (d.status, e.status) == ("sent", "active")

@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from billing.models import BillingRequest
 from drops.models import DropCode, DropRequest, DropSettings
 from drops.tests import factories as f
+from drops.tests.factories import drop_rows
 from opsadmin.models import SystemSetup, User
 
 pytestmark = pytest.mark.django_db
@@ -141,7 +141,7 @@ def test_tampered_code_refused(client, codes):
     assert r.status_code == 422
     assert "not available" in r.content.decode() or "Select a valid choice" in r.content.decode()
     assert DropRequest.objects.count() == 0
-    assert BillingRequest.objects.count() == 0
+    assert drop_rows().count() == 0
 
 
 def test_date_bounds_in_form(client):
@@ -199,7 +199,7 @@ def test_double_submit_makes_one_request(client):
     r2 = client.post(form_url(e), data)
     r3 = client.post(form_url(e), data, HTTP_HX_REQUEST="true")
     assert DropRequest.objects.count() == 1
-    assert BillingRequest.objects.count() == 1
+    assert drop_rows().count() == 1
     d = DropRequest.objects.get()
     detail = f"/myaccount/manage/cancel/requests/{d.pk}/"
     assert (r1.status_code, r1["Location"]) == (302, detail)
@@ -267,7 +267,7 @@ def test_customer_cancels_own_drop_during_hold(client):
     assert r.status_code == 302
     d.refresh_from_db()
     assert d.status == "cancelled"
-    assert BillingRequest.objects.count() == 0
+    assert drop_rows().count() == 0
 
 
 def test_customer_cannot_cancel_when_not_allowed(client):
@@ -329,7 +329,7 @@ def test_ops_queue_release_and_cancel(client):
     d1.refresh_from_db()
     d2.refresh_from_db()
     assert (d1.status, d2.status) == ("released", "cancelled")
-    assert list(BillingRequest.objects.values_list("subject_id", flat=True)) == [d1.pk]
+    assert list(drop_rows().values_list("subject_id", flat=True)) == [d1.pk]
     filtered = client.get("/drops/?status=cancelled", HTTP_HX_REQUEST="true").content.decode()
     assert f'id="drop-{d2.pk}"' in filtered and f'id="drop-{d1.pk}"' not in filtered
 

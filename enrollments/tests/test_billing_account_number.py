@@ -13,6 +13,7 @@ from conftest import set_fault
 from enrollments.billing_handlers import billing_account_number_get
 from enrollments.models import Enrollment
 from enrollments.services import EnrollmentInput, enrollment_submit
+from opsadmin.management import journeys as lifecycle
 
 pytestmark = pytest.mark.django_db
 
@@ -52,8 +53,10 @@ def _enroll(esiid: str, *, utility="centerpoint", zip_code="77002", status="acce
         ),
         channel="quick",
     )
-    Enrollment.objects.filter(pk=enrollment.pk).update(status=status)
-    enrollment.refresh_from_db()
+    # the billing system's answers, recorded as the outbox and the status poll record them
+    lifecycle.acknowledge(enrollment)
+    if status != "pending":
+        lifecycle.answer(enrollment, status)
     return enrollment
 
 

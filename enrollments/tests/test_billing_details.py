@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from enrollments.models import Enrollment
 from enrollments.services import EnrollmentInput, enrollment_submit
+from opsadmin.management import journeys as lifecycle
 from opsadmin.models import User
 
 pytestmark = pytest.mark.django_db
@@ -75,9 +76,8 @@ def test_details_show_enrollment_timeline_and_billing_requests(
 
 def test_rejected_reason_is_shown(demo, client):
     enrollment = _enroll()
-    Enrollment.objects.filter(pk=enrollment.pk).update(
-        status="rejected", rejection_reason="Switch hold on the premise"
-    )
+    lifecycle.acknowledge(enrollment)
+    lifecycle.answer(enrollment, "rejected", reason="Switch hold on the premise")
     client.force_login(_user("Agent"))
     html = client.get(f"/enrollments/{enrollment.pk}/").content.decode()
     assert "Rejected by the billing system:</strong> Switch hold on the premise" in html

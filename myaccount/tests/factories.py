@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from enrollments.models import Customer, Enrollment, Plan, ServiceAccount
+from opsadmin.management import journeys as lifecycle
 from opsadmin.models import CustomerType, ThirdPartyProvider, User, Utility
 from usage.models import intervals_in_day
 from usage.services import BillInput, DayRow, bills_store, intervals_ingest
@@ -84,27 +85,21 @@ def portal_customer(
     util = utility(market)
     sas = []
     for i in range(accounts):
-        sa = ServiceAccount.objects.create(
-            customer=customer,
+        # Through the product's flows: submitted, acknowledged, accepted (with the billing
+        # account number ESG answers), service started (enrollments/tests/lifecycle.py).
+        enrollment = lifecycle.enrolled(
+            status,
             utility=util,
+            plan=plan(),
+            customer=customer,
             esiid=f"100890100000{n:05d}{i:05d}",
             address_line1=f"{100 * n + i} Main St",
-            city="Houston",
-            zip_code="77002",
-        )
-        Enrollment.objects.create(
-            customer=customer,
-            service_account=sa,
-            plan=plan(),
-            channel=Enrollment.Channel.QUICK,
-            status=status,
-            start_date=date(2024, 1, 1),
-            contract_end_date=contract_end_date,
-            billing_account_number=billing_account_number
+            contract_end=contract_end_date,
+            ban=billing_account_number
             if billing_account_number is not None
             else f"BA{n:05d}{i:05d}",
         )
-        sas.append(sa)
+        sas.append(enrollment.service_account)
     return Portal(user=user, customer=customer, accounts=sas)
 
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from django.contrib.auth.models import Group
 
-from enrollments.models import Customer, Enrollment, Plan, ServiceAccount
+from enrollments.models import Customer, Enrollment, Plan
+from opsadmin.management import journeys as lifecycle
 from opsadmin.models import CustomerType, ServiceArea, User, Utility
 
 _seq = itertools.count(1)
@@ -52,7 +53,6 @@ def plan(
 def enrollment(
     *,
     end: date,
-    start: date | None = None,
     plan_obj: Plan | None = None,
     ban: str = "",
     preference: str = "email",
@@ -62,6 +62,8 @@ def enrollment(
     status: str = Enrollment.Status.ACTIVE,
     util: Utility | None = None,
 ) -> Enrollment:
+    """A customer whose contract ends on ``end``: enrolled through the product's flows and
+    started by the billing system's answer on ``end`` minus the plan's term."""
     n = next(_seq)
     u = util or utility()
     customer = Customer.objects.create(
@@ -76,24 +78,16 @@ def enrollment(
         billing_state="TX",
         billing_zip="77002",
     )
-    premise = ServiceAccount.objects.create(
-        customer=customer,
+    return lifecycle.enrolled(
+        status,
         utility=u,
+        plan=plan_obj or plan("STD12"),
+        customer=customer,
         esiid=f"1008901{n:015d}",
         meter_number=f"M{n:06d}",
         address_line1=f"{n} Main St",
-        city="Houston",
-        zip_code="77002",
-    )
-    return Enrollment.objects.create(
-        customer=customer,
-        service_account=premise,
-        plan=plan_obj or plan("STD12"),
-        channel=Enrollment.Channel.QUICK,
-        status=status,
-        start_date=start,
-        contract_end_date=end,
-        billing_account_number=ban,
+        contract_end=end,
+        ban=ban or None,
     )
 
 

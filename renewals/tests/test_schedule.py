@@ -11,6 +11,7 @@ from django.core import mail
 from enrollments.models import Enrollment
 from notices.models import Letter
 from notices.services import letter_mark_mailed
+from opsadmin.management import journeys as lifecycle
 from renewals.models import RenewalNotice, RenewalSetup
 from renewals.schedule import months_before, notice_dates
 from renewals.services import renewal_notices_schedule, renewal_notices_send_due
@@ -124,7 +125,7 @@ def test_dropped_enrollment_notice_is_cancelled_and_missing_template_kept_for_re
     dropped = f.enrollment(end=date(2025, 4, 1), plan_obj=plan)
     kept = f.enrollment(end=date(2025, 4, 1), plan_obj=plan)
     renewal_notices_schedule(today=date(2025, 3, 1))
-    Enrollment.objects.filter(pk=dropped.pk).update(status=Enrollment.Status.DROPPED)
+    lifecycle.end_service(dropped, on=date(2025, 3, 2))  # the customer left before the end
     setup = RenewalSetup.load()
     setup.email_template = None
     setup.save()
@@ -136,18 +137,9 @@ def test_dropped_enrollment_notice_is_cancelled_and_missing_template_kept_for_re
 
 
 @pytest.mark.django_db
-def test_daily_task_runs_schedule_and_send(settings, monkeypatch):
+def test_daily_task_runs_schedule_and_send(settings, market_clock):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    import renewals.tasks as tasks
-
-    class FixedNow:
-        @staticmethod
-        def now():
-            return datetime(2025, 3, 9, 12, 0, tzinfo=ZoneInfo("UTC"))
-
-        localtime = staticmethod(lambda value, tz: value.astimezone(tz))
-
-    monkeypatch.setattr(tasks, "timezone", FixedNow)
     f.enrollment(end=date(2025, 4, 1), plan_obj=f.plan("FIX3", term_months=3))
+    market_clock.set(date(2025, 3, 9))  # the market day the task runs on
     assert renewals_daily.apply().get() == {"scheduled": 3, "sent": 2}
     assert len(mail.outbox) == 2

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from decimal import Decimal
 
-from enrollments.models import Customer, Enrollment, Plan, ServiceAccount
+from enrollments.models import Customer, Enrollment, ServiceAccount
+from opsadmin.management import journeys as lifecycle
 from opsadmin.models import CustomerType, ThirdPartyProvider, Utility
 
 DEMO_ESIID = "1008901023806680370100"
@@ -27,33 +27,23 @@ def premise(
     market: str = "ERCOT",
     billing_account_number: str = "",
 ) -> ServiceAccount:
+    """A premise whose enrollment reached ``status`` through the product's flows."""
     util = utility(market, code="centerpoint" if market == "ERCOT" else "peco")
     ctype, _ = CustomerType.objects.get_or_create(code="residential", defaults={"name": "Res"})
     n = next(_seq)
     customer = Customer.objects.create(
         customer_type=ctype, first_name="Ana", last_name=f"Test{n}", email=f"ana{n}@example.com"
     )
-    sa = ServiceAccount.objects.create(
-        customer=customer,
+    enrollment = lifecycle.enrolled(
+        status,
         utility=util,
+        plan=lifecycle.basic_plan("FIX12"),
+        customer=customer,
         esiid=esiid,
         address_line1="1 Main St",
-        city="Houston",
-        zip_code="77002",
+        ban=billing_account_number or None,
     )
-    plan, _ = Plan.objects.get_or_create(
-        code="FIX12",
-        defaults={"name": "Fixed 12", "term_months": 12, "energy_charge_cents": Decimal("12.5")},
-    )
-    Enrollment.objects.create(
-        customer=customer,
-        service_account=sa,
-        plan=plan,
-        channel=Enrollment.Channel.QUICK,
-        status=status,
-        billing_account_number=billing_account_number,
-    )
-    return sa
+    return enrollment.service_account
 
 
 def smt_on(base_url: str = "http://127.0.0.1:9/smt", **fields) -> ThirdPartyProvider:

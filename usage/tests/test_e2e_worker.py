@@ -1,4 +1,4 @@
-"""Accepted enrollment -> a real Celery worker pulls SMT over HTTP -> the chart shows SMT data."""
+"""Service started -> a real Celery worker pulls SMT over HTTP -> the chart shows SMT data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from conftest import wait_until
 from enrollments.models import Enrollment
-from enrollments.services import enrollment_transition
+from opsadmin.management import journeys as lifecycle
 from opsadmin.models import ThirdPartyProvider
 from usage.models import Bill, IntervalDay, UsageSyncState
 from usage.selectors import usage_for_chart
@@ -18,21 +18,19 @@ from usage.tests.factories import premise, smt_on
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def test_accepted_enrollment_gets_smt_data_through_the_worker(celery_worker, simulators_url):
+def test_service_start_gets_smt_data_through_the_worker(celery_worker, simulators_url):
     smt_on(f"{simulators_url}/smt")
     provider = ThirdPartyProvider.load()
     provider.esg_api_url = f"{simulators_url}/esg"
     provider.esg_api_key = "sim-key"
     provider.save()
-    sa = premise(status=Enrollment.Status.PENDING)
+    sa = premise(status=Enrollment.Status.ACCEPTED, billing_account_number="BA0000000042")
     enrollment = Enrollment.objects.get(service_account=sa)
+    # accepted is not served: nothing is pulled before the switch completes
+    assert not UsageSyncState.objects.filter(service_account=sa).exists()
 
-    enrollment_transition(
-        enrollment=enrollment,
-        to_status=Enrollment.Status.ACCEPTED,
-        source="test",
-        billing_account_number="BA0000000042",
-    )
+    # ESG reports the switch complete: the product starts service and queues the pulls
+    lifecycle.answer(enrollment, "active", service_start=today_chicago() - timedelta(days=1))
 
     state = wait_until(
         lambda: UsageSyncState.objects.filter(

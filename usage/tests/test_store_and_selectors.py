@@ -216,7 +216,8 @@ def test_source_rule_non_ercot_or_inactive_is_billing():
     smt_on()
     for sa in (
         premise(market="PJM", esiid="PECO123456"),
-        premise(status=Enrollment.Status.DROPPED),
+        # accepted: the switch has not completed, the premise is not ours yet
+        premise(status=Enrollment.Status.ACCEPTED, esiid="1008901000000000000001"),
     ):
         intervals_ingest(rows=[row(sa, date(2026, 10, 5), flat(96))])
         result = usage_for_chart(
@@ -224,6 +225,17 @@ def test_source_rule_non_ercot_or_inactive_is_billing():
         )
         assert result.source == "billing"
         assert "only used for active ERCOT premises" in result.reason
+
+
+def test_history_stays_on_smt_after_service_ended():
+    smt_on()
+    sa = premise(status=Enrollment.Status.DROPPED)
+    intervals_ingest(rows=[row(sa, date(2026, 10, 5), flat(96))])
+    result = usage_for_chart(
+        service_account=sa, period="daily", start=date(2026, 10, 1), end=date(2026, 10, 31)
+    )
+    assert result.source == "smt"
+    assert [p.consumption_kwh for p in result.points] == [D("24.0000")]
 
 
 def test_source_rule_no_data_and_failure_fall_back():
@@ -267,11 +279,12 @@ def test_source_rule_no_data_and_failure_fall_back():
 def test_active_smt_premises_for_the_daily_refresh():
     from usage.selectors import active_smt_service_account_ids
 
+    premise(status=Enrollment.Status.DROPPED, esiid="1008901000000000000003")
     active = premise()
-    accepted = premise(status=Enrollment.Status.ACCEPTED)
-    premise(status=Enrollment.Status.DROPPED)
+    premise(status=Enrollment.Status.ACCEPTED, esiid="1008901000000000000002")
     premise(market="PJM", esiid="PECO999")
-    assert active_smt_service_account_ids() == [active.pk, accepted.pk]
+    # only premises we serve now: not before service starts, not after it ended
+    assert active_smt_service_account_ids() == [active.pk]
 
 
 def test_savepoint_keeps_a_callers_transaction_usable():

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def states():
-    ok = premise(esiid="10089010000000000000001")
-    bad = premise(esiid="10443720000000001")
+    ok = premise(esiid="1008901000000000000001")
+    bad = premise(esiid="10089010000000001")
     UsageSyncState.objects.create(service_account=ok, data_through=date(2026, 11, 23))
     UsageSyncState.objects.create(
         service_account=bad,
@@ -35,19 +35,19 @@ def test_ops_sees_failing_first_and_can_pull(client, states):
     response = client.get("/usage/sync/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.index("10443720000000001") < html.index("10089010000000000000001")
+    assert html.index("10089010000000001") < html.index("1008901000000000000001")
     assert "SMT answered 503" in html and "Nov 23, 2026" in html
     assert "Pull now" in html
     response = client.post(f"/usage/sync/{states[1].pk}/pull/", follow=True)
-    assert "SMT pull queued for ESIID 10443720000000001." in response.content.decode()
+    assert "SMT pull queued for ESIID 10089010000000001." in response.content.decode()
 
 
 def test_search_and_htmx_partial(client, states):
     login(client, staff("Ops"))
-    response = client.get("/usage/sync/?q=1044", headers={"HX-Request": "true"})
+    response = client.get("/usage/sync/?q=10089010000000001", headers={"HX-Request": "true"})
     html = response.content.decode()
     assert "<h1>" not in html and 'id="sync-rows"' in html
-    assert "10443720000000001" in html and "10089010000000000000001" not in html
+    assert "10089010000000001" in html and "1008901000000000000001" not in html
 
 
 def test_agent_views_but_cannot_pull(client, states):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,7 +11,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from enrollments.models import Customer, Enrollment, Plan, ServiceAccount
+from enrollments.models import Enrollment, Plan
+from opsadmin import clock
 from opsadmin.models import CustomerType, ServiceArea, ThirdPartyProvider, User, Utility
 
 # ERCOT TDSPs with their ESIID prefixes (texas-market.md 2.5) and zip codes they serve.
@@ -105,6 +106,9 @@ PLANS = [
 ]
 
 
+DEMO_ESIID = "1008901023806680370100"
+
+
 class Command(BaseCommand):
     help = "Load demo data (safe to run twice). --password sets every demo user's password."
 
@@ -166,6 +170,7 @@ class Command(BaseCommand):
                     "base_fee": Decimal(base),
                     "etf_type": etf_type,
                     "etf_amount": Decimal(etf),
+                    "month_to_month": code == "MTM",
                 },
             )
             plan.utilities.set(utilities.values())
@@ -206,71 +211,50 @@ class Command(BaseCommand):
             logins.append((username, pw))
 
         email = "demo@customer.example"
-        cuser, _ = User.objects.get_or_create(
-            username=email, defaults={"email": email, "kind": User.Kind.CUSTOMER}
-        )
-        cuser.kind = User.Kind.CUSTOMER
+        self._demo_customer(utilities["centerpoint"], plans["SAVER12"], email)
+        cuser = User.objects.get(username=email)
         pw = password or secrets.token_urlsafe(12)
         cuser.set_password(pw)
         cuser.save()
         logins.append((email, pw))
-        customer, _ = Customer.objects.update_or_create(
-            user=cuser,
-            defaults={
-                "customer_type": residential,
-                "first_name": "Dana",
-                "last_name": "Demo",
-                "email": email,
-                "phone": "713-555-0100",
-                "billing_address_line1": "1400 Smith St",
-                "billing_city": "Houston",
-                "billing_state": "TX",
-                "billing_zip": "77002",
-            },
-        )
-        premise, _ = ServiceAccount.objects.update_or_create(
-            esiid="1008901023806680370100",
-            defaults={
-                "customer": customer,
-                "utility": utilities["centerpoint"],
-                "meter_number": "134567890LG",
-                "address_line1": "1400 Smith St",
-                "city": "Houston",
-                "state": "TX",
-                "zip_code": "77002",
-            },
-        )
-        start = date.today() - timedelta(days=200)
-        Enrollment.objects.update_or_create(
-            service_account=premise,
-            defaults={
-                "customer": customer,
-                "esiid": premise.esiid,
-                "plan": plans["SAVER12"],
-                "channel": Enrollment.Channel.WIZARD,
-                "status": Enrollment.Status.ACTIVE,
-                "start_date": start,
-                "contract_end_date": start + timedelta(days=365),
-                "billing_account_number": "BA-1008901023",
-            },
-        )
-        # Fill the demo premise's charts: first SMT pull and bill history, by task name (the
-        # worker that the run command starts picks them up).
-        transaction.on_commit(lambda: self._queue_demo_usage(premise.pk))
         self._drops(utilities)
         self._programs(utilities, residential)
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         for username, pw in logins:
             self.stdout.write(f"  login {username} / {pw}")
 
-    def _queue_demo_usage(self, premise_id: int) -> None:
-        from opsadmin.celery import app
+    def _demo_customer(self, utility, plan, email: str) -> None:
+        """Dana signed up in the Signup Wizard; the billing system accepted the switch and
+        service started ~10 months ago, so her 12-month contract ends in about 7 weeks (the
+        renewal notices are scheduled). Built through the product's flows: the enrollment is
+        submitted with ``enrollment_submit`` on that day's rules and the billing system's
+        answers are recorded by billing's own functions (``opsadmin.management.journeys``);
+        service start then queues her first SMT pull and bill history (usage subscribes).
+        Runs once: a second run finds her enrollment and leaves it alone."""
+        from enrollments.services import customer_login_create
+        from opsadmin.management import journeys
+        from renewals.services import renewal_notices_schedule
 
-        try:
-            app.send_task("usage.smt_pull", args=[premise_id], kwargs={"full": True})
-            app.send_task("usage.bills_refresh", args=[premise_id])
-        except Exception as exc:  # noqa: BLE001 - demo data must load even with no broker
-            self.stderr.write(f"Could not queue the demo usage pull ({exc.__class__.__name__}).")
+        if Enrollment.objects.filter(esiid=DEMO_ESIID).exists():
+            return
+        enrollment = journeys.enrolled(
+            Enrollment.Status.ACTIVE,
+            utility=utility,
+            plan=plan,
+            channel=Enrollment.Channel.WIZARD,
+            esiid=DEMO_ESIID,
+            meter_number="134567890LG",
+            first_name="Dana",
+            last_name="Demo",
+            email=email,
+            phone="713-555-0100",
+            address_line1="1400 Smith St",
+            zip_code="77002",
+            service_start=clock.today() - timedelta(days=320),
+            ban="BA1008901023",  # what ESG answered with the acceptance
+        )
+        customer_login_create(customer=enrollment.customer)
+        renewal_notices_schedule(today=clock.today())
 
     def _drops(self, utilities):
         """Drop codes: CenterPoint offers a choice, Oncor sends one code, TNMP none (seed 000)."""
