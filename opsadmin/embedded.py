@@ -294,16 +294,23 @@ def _start_redis(endpoint: RedisEndpoint) -> RedisEndpoint:
 
 def redis_url(local_dir: Path = LOCAL_DIR, db: int = 0) -> str:
     """Start (or reuse) this checkout's embedded Redis and return its URL for ``db``."""
-    endpoint = redis_endpoint(local_dir)
-    state = _answers(endpoint)
-    if state == "ours":
-        return endpoint.url_for(db)
-    if state == "foreign" and endpoint.socket_path is not None:
-        raise EmbeddedServerError(
-            f"a Redis this checkout did not start answers at {endpoint.socket_path}"
-        )
-    # "foreign" on a recorded port: someone else took the port since; pick a new one.
-    return _start_redis(endpoint).url_for(db)
+    import fcntl
+
+    lock_dir = local_dir / "redis"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    # One starter at a time: two dev.py of one checkout starting together get one server.
+    with open(lock_dir / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        endpoint = redis_endpoint(local_dir)
+        state = _answers(endpoint)
+        if state == "ours":
+            return endpoint.url_for(db)
+        if state == "foreign" and endpoint.socket_path is not None:
+            raise EmbeddedServerError(
+                f"a Redis this checkout did not start answers at {endpoint.socket_path}"
+            )
+        # "foreign" on a recorded port: someone else took the port since; pick a new one.
+        return _start_redis(endpoint).url_for(db)
 
 
 def redis_stop(local_dir: Path = LOCAL_DIR, timeout: float = 30.0) -> bool:

@@ -217,3 +217,37 @@ def _conninfo(url: str) -> str:
     return psycopg.conninfo.make_conninfo(
         **{k: v for k, v in params.items() if v not in ("", None)}
     )
+
+
+def test_two_processes_starting_at_once_share_one_server(tmp_path):
+    import sys
+
+    import psutil
+
+    local = tmp_path / ".local"
+    local.mkdir()
+    code = (
+        "import sys; from pathlib import Path; from opsadmin import embedded; "
+        "print(embedded.redis_url(Path(sys.argv[1])))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(local)], cwd=root, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    try:
+        urls = {p.communicate(timeout=60)[0].strip() for p in procs}
+        assert len(urls) == 1
+        redis_dir = str((local / "redis").resolve())
+        servers = []
+        for proc in psutil.process_iter(["name"]):
+            try:
+                if "redis-server" in proc.info["name"] and proc.cwd() == redis_dir:
+                    servers.append(proc.pid)
+            except psutil.Error:
+                pass
+        assert len(servers) == 1
+    finally:
+        embedded.redis_stop(local)
