@@ -308,6 +308,9 @@ def _sigterm_is_ctrl_c() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    # A process started in the background by a non-interactive shell inherits SIGINT
+    # ignored (and Python then keeps it so); Ctrl-C / SIGINT must always stop a run.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run() -> int:
