@@ -9,7 +9,11 @@ class EnrollmentsConfig(AppConfig):
             billing_handlers,  # noqa: F401  registers with billing's registry
             replacement_values,  # noqa: F401  registers with notices
         )
+        from enrollments.subscriptions import SUBSCRIPTIONS
+        from opsadmin import events
         from opsadmin.roles import grant
+
+        events.register(SUBSCRIPTIONS)
 
         grant(
             "Agent",

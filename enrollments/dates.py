@@ -39,6 +39,26 @@ def add_business_days(start: date, days: int) -> date:
     return day
 
 
+def subtract_business_days(end: date, days: int) -> date:
+    """The date ``days`` business days before ``end``."""
+    day = end
+    remaining = days
+    while remaining > 0:
+        day -= timedelta(days=1)
+        if is_business_day(day):
+            remaining -= 1
+    return day
+
+
+def business_days_between(start: date, end: date) -> int:
+    """Business days after ``start`` up to and including ``end`` (0 when end <= start)."""
+    count, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        count += is_business_day(day)
+    return count
+
+
 def add_months(day: date, months: int) -> date:
     """``day`` plus whole months, clamped to the month's last day (Jan 31 + 1 = Feb 28)."""
     index = day.year * 12 + (day.month - 1) + months

@@ -11,9 +11,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.validators import RegexValidator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from billing.selectors import billing_requests_for
+from enrollments import selectors
+from enrollments.dates import market_today
 from enrollments.models import Enrollment, EnrollmentEvent
 from opsadmin.permissions import staff_required
 
@@ -149,3 +151,20 @@ def enrollment_detail(request, pk: int):
     }
     template = "enrollments/details.html#esg" if request.htmx else "enrollments/details.html"
     return render(request, template, context, status=status)
+
+
+@staff_required("enrollments.view_enrollment")
+@require_GET
+def enrollments_stuck_view(request):
+    """Staff: enrollments stuck in a life-cycle state longer than expected."""
+    today = market_today()
+    context = {
+        "rows": selectors.enrollments_stuck(today=today),
+        "today": today,
+        "limits": {
+            "submitted": selectors.STUCK_SUBMITTED_BUSINESS_DAYS,
+            "pending": selectors.STUCK_PENDING_BUSINESS_DAYS,
+            "accepted": selectors.STUCK_ACCEPTED_BUSINESS_DAYS,
+        },
+    }
+    return render(request, "enrollments/stuck.html", context)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import Q
+from django.utils import timezone
 
-from enrollments.models import Customer, Plan, PromoCode, TduCharge
+from enrollments.dates import business_days_between, market_today, subtract_business_days
+from enrollments.models import Customer, Enrollment, Plan, PromoCode, TduCharge
 from enrollments.pricing import average_price_cents, usage_tiers
 from enrollments.products_extras import OwnUsagePrice
 from enrollments.services import plans_available
@@ -83,3 +86,68 @@ def product_rows(
 
 def promo_code_for(code: str) -> PromoCode | None:
     return PromoCode.objects.filter(code__iexact=code).first() if code else None
+
+
+# How long a life-cycle state may last before staff should look (business days).
+STUCK_SUBMITTED_BUSINESS_DAYS = 1  # the billing system acknowledges Create Prospect at once
+STUCK_PENDING_BUSINESS_DAYS = 5  # ESG accepts or rejects within a few days
+STUCK_ACCEPTED_BUSINESS_DAYS = 10  # ERCOT completes a switch on (or soon after) its date
+
+
+@dataclass(frozen=True)
+class StuckEnrollment:
+    enrollment: Enrollment
+    since: date  # the day the state's clock started
+    business_days: int  # business days past that day
+    reason: str
+
+
+def enrollments_stuck(*, today: date | None = None, limit: int = 500) -> list[StuckEnrollment]:
+    """Enrollments in a state longer than expected, longest first: submitted but not
+    acknowledged, pending without an answer, accepted but service not started 10 business
+    days past the requested start, active past the contract end (no month-to-month plan to
+    roll to)."""
+    today = today or market_today()
+    rows: list[StuckEnrollment] = []
+    base = Enrollment.objects.select_related("customer", "service_account", "plan")
+
+    def add(qs, since_of, threshold: int, reason: str) -> None:
+        for enrollment in qs[:limit]:
+            since = since_of(enrollment)
+            late = business_days_between(since, today)
+            if late > threshold:
+                rows.append(StuckEnrollment(enrollment, since, late, reason))
+
+    def submitted_on(e: Enrollment) -> date:
+        return timezone.localdate(e.submitted_at) if e.submitted_at else e.created_at.date()
+
+    cutoff = subtract_business_days(today, STUCK_PENDING_BUSINESS_DAYS)
+    add(
+        base.filter(status=Enrollment.Status.SUBMITTED),
+        submitted_on,
+        STUCK_SUBMITTED_BUSINESS_DAYS,
+        "The billing system has not acknowledged Create Prospect (see Billing exceptions).",
+    )
+    add(
+        base.filter(status=Enrollment.Status.PENDING, submitted_at__date__lt=cutoff),
+        submitted_on,
+        STUCK_PENDING_BUSINESS_DAYS,
+        "The billing system has neither accepted nor rejected it.",
+    )
+    add(
+        base.filter(
+            status=Enrollment.Status.ACCEPTED,
+            requested_start_date__lt=subtract_business_days(today, STUCK_ACCEPTED_BUSINESS_DAYS),
+        ),
+        lambda e: e.requested_start_date,
+        STUCK_ACCEPTED_BUSINESS_DAYS,
+        "Accepted, but the switch or move-in has not completed: ask the TDSP / ERCOT.",
+    )
+    add(
+        base.filter(status=Enrollment.Status.ACTIVE, contract_end_date__lt=today),
+        lambda e: e.contract_end_date,
+        0,
+        "The contract ended and no month-to-month plan was found to move it to.",
+    )
+    rows.sort(key=lambda r: (-r.business_days, r.enrollment.pk))
+    return rows[:limit]

@@ -26,7 +26,7 @@ from enrollments.models import (
     ServiceAccount,
 )
 from enrollments.validators import validate_esiid_for_utility
-from opsadmin import events
+from opsadmin import clock, events
 from opsadmin.errors import ApplicationError
 from opsadmin.models import CustomerType, ServiceArea, User, Utility
 
@@ -226,6 +226,22 @@ def enrollment_service_end(
     )
 
 
+def _billing_request(enrollment: Enrollment, *, kind: str, idempotency_key: str, **payload):
+    """An outbox row about ``enrollment`` (written in the caller's transaction)."""
+    return billing_request_create(
+        kind=kind,
+        subject_type="enrollment",
+        subject_id=enrollment.pk,
+        utility_code=enrollment.service_account.utility.code,
+        payload={
+            "enrollment_id": enrollment.pk,
+            "esiid": enrollment.service_account.esiid,
+            **payload,
+        },
+        idempotency_key=idempotency_key,
+    )
+
+
 def rollover_plan_for(enrollment: Enrollment) -> Plan | None:
     """The plan a contract ending without a renewal moves to: its renewal plan when that is
     month-to-month, else a month-to-month plan offered for the utility and customer type
@@ -263,7 +279,7 @@ def contracts_roll_over(*, today: date | None = None) -> dict[str, int]:
 @transaction.atomic
 def _roll_over(enrollment_id: int, today: date) -> bool:
     enrollment = (
-        Enrollment.objects.select_for_update()
+        Enrollment.objects.select_for_update(of=("self",))
         .select_related("plan__renewal_plan", "service_account__utility", "customer")
         .get(pk=enrollment_id)
     )
@@ -288,20 +304,14 @@ def _roll_over(enrollment_id: int, today: date) -> bool:
         note=f"Contract ended {ended.isoformat()} without a renewal: moved from {old_plan.code} "
         f"to {new_plan.code}.",
     )
-    billing_request_create(
+    _billing_request(
+        enrollment,
         kind="plan_change",
-        subject_type="enrollment",
-        subject_id=enrollment.pk,
-        utility_code=enrollment.service_account.utility.code,
-        payload={
-            "enrollment_id": enrollment.pk,
-            "esiid": enrollment.service_account.esiid,
-            "billing_account_number": enrollment.billing_account_number,
-            "plan_code": new_plan.code,
-            "effective_date": ended.isoformat(),
-            "reason": "contract_expired",
-        },
         idempotency_key=f"plan_change:enrollment:{enrollment.pk}:{ended.isoformat()}",
+        billing_account_number=enrollment.billing_account_number,
+        plan_code=new_plan.code,
+        effective_date=ended.isoformat(),
+        reason="contract_expired",
     )
     events.publish(
         events.ContractRolledOver(
@@ -640,7 +650,7 @@ def _submit(
             consent_user_agent=(proof.user_agent if proof else "")[:400],
             acknowledgements=list(proof.acknowledgements) if proof else [],
             idempotency_key=idempotency_key or None,
-            submitted_at=timezone.now(),
+            submitted_at=clock.now(),
             rescission_deadline=rescission_deadline(market_today()),
         )
     except IntegrityError as exc:  # the partial unique indexes: a concurrent double submit
@@ -747,19 +757,13 @@ def enrollment_rescind(*, enrollment: Enrollment, actor=None, source: str = "age
         actor=actor if getattr(actor, "pk", None) else None,
         note="Rescinded within the 3-business-day window; no ETF.",
     )
-    billing_request_create(
+    _billing_request(
+        enrollment,
         kind="cancel",
-        subject_type="enrollment",
-        subject_id=enrollment.pk,
-        utility_code=enrollment.service_account.utility.code,
-        payload={
-            "enrollment_id": enrollment.pk,
-            "esiid": enrollment.service_account.esiid,
-            "reason": "rescission",
-            "etf": "0.00",
-            "prospect_id": enrollment.esg_prospect_id or None,
-        },
         idempotency_key=f"cancel:enrollment:{enrollment.pk}",
+        reason="rescission",
+        etf="0.00",
+        prospect_id=enrollment.esg_prospect_id or None,
     )
     logger.info("enrollment.rescinded", extra={"enrollment_id": enrollment.pk})
     return enrollment

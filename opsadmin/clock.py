@@ -46,6 +46,14 @@ def today() -> date:
     return real_today()
 
 
+def now() -> datetime:
+    """The current instant, moved by as many days as the market day is (a record stamped
+    "submitted" in a travelled-to day carries that day)."""
+    moved = datetime.now(CHICAGO)
+    shift = today() - moved.date()
+    return moved + shift if shift else moved
+
+
 def days_ago(days: int) -> date:
     return today() - timedelta(days=days)
 

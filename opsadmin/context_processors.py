@@ -60,6 +60,12 @@ STAFF_MENUS: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
         "Enrollments",
         (
             NavItem(
+                "Stuck enrollments",
+                "/enrollments/stuck/",
+                "enrollments.view_enrollment",
+                "enrollments",
+            ),
+            NavItem(
                 "Sales Importer", "/partners/imports/", "partners.view_importbatch", "partners"
             ),
             NavItem(

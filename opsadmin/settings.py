@@ -277,6 +277,10 @@ EMAIL_BACKEND = env.str(
     if DEV_DEFAULTS
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+# Where customers reach the site: links in emails sent by workers (no request to ask).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# the file backend (tests read what a worker sent) writes here
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / ".local" / "mail"))
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")

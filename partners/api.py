@@ -324,6 +324,15 @@ class EnrollmentOut(Schema):
         None, description="Last day a cancel is accepted (3 federal business days)."
     )
     cancellable: bool
+    service_start_date: date | None = Field(
+        None, description="The day service began (ERCOT completed the switch or move-in)."
+    )
+    contract_end_date: date | None = Field(
+        None, description="Set when service starts; empty for month-to-month plans."
+    )
+    service_end_date: date | None = Field(
+        None, description="The last day of service after a drop or move-out took effect."
+    )
 
 
 class EnrollmentPage(Schema):
@@ -367,6 +376,9 @@ def enrollment_out(enrollment: Enrollment) -> dict:
         "cancellable": enrollment.status in services.CANCELLABLE
         and deadline is not None
         and clock.today() <= deadline,
+        "service_start_date": enrollment.service_start_date,
+        "contract_end_date": enrollment.contract_end_date,
+        "service_end_date": enrollment.service_end_date,
     }
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import calendar
 from datetime import date, timedelta
+
+from enrollments.dates import add_months
 
 
 def months_before(day: date, months: int) -> date:
     """``day`` minus whole months, clamped to the month's last day (Mar 31 - 1 = Feb 28)."""
-    index = day.year * 12 + (day.month - 1) - months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
+    return add_months(day, -months)
 
 
 def notice_dates(

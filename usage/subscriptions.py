@@ -6,40 +6,30 @@ from opsadmin.events import Event, ServiceEnded, ServiceStarted
 
 
 def on_service_started(event: Event) -> None:
-    """Service started: the first SMT pull (SMT on, ERCOT premise) and the bill history.
-
-    Not at acceptance: until ERCOT completes the switch the premise is another REP's.
-    """
+    """Service started: the first SMT pull (24 months; SMT on, ERCOT premise) and the bill
+    history. Not at acceptance: until ERCOT completes the switch the premise is another
+    REP's."""
     assert isinstance(event, ServiceStarted)
-    from enrollments.models import ServiceAccount
-    from usage.adapters.smt import smt_config
-    from usage.tasks import bills_refresh, smt_pull
-
-    sa = (
-        ServiceAccount.objects.select_related("utility").filter(pk=event.service_account_id).first()
-    )
-    if sa is None:
-        return
-    if smt_config() is not None and sa.utility.is_ercot:
-        smt_pull.delay(sa.pk, True)
-    bills_refresh.delay(sa.pk)
+    _pull_and_bills(event.service_account_id, full=True)
 
 
 def on_service_ended(event: Event) -> None:
-    """Service ended: one last pull up to the final day (the daily refresh stops by itself,
-    it only visits active premises) and the final bill; history stays readable."""
+    """Service ended: one last pull up to the final day and the final bill (the daily
+    refresh stops by itself: it visits active premises only); history stays readable."""
     assert isinstance(event, ServiceEnded)
+    _pull_and_bills(event.service_account_id, full=False)
+
+
+def _pull_and_bills(service_account_id: int, *, full: bool) -> None:
     from enrollments.models import ServiceAccount
     from usage.adapters.smt import smt_config
     from usage.tasks import bills_refresh, smt_pull
 
-    sa = (
-        ServiceAccount.objects.select_related("utility").filter(pk=event.service_account_id).first()
-    )
+    sa = ServiceAccount.objects.select_related("utility").filter(pk=service_account_id).first()
     if sa is None:
         return
     if smt_config() is not None and sa.utility.is_ercot:
-        smt_pull.delay(sa.pk, False)
+        smt_pull.delay(sa.pk, full)
     bills_refresh.delay(sa.pk)
 
 

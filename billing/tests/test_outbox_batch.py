@@ -20,8 +20,7 @@ from billing.services import (
 )
 from billing.tasks import billing_outbox_sweep
 from conftest import set_fault
-from enrollments.models import Enrollment
-from enrollments.services import EnrollmentInput, enrollment_submit
+from enrollments.services import EnrollmentInput, enrollment_submit, enrollment_transition
 from enrollments.tests.factories import make_catalogue
 from opsadmin.celery import app as celery_app
 from opsadmin.errors import ApplicationError
@@ -385,7 +384,7 @@ def test_batch_moves_each_enrollment_to_pending_with_its_own_prospect(esg_url):
             )
             for esiid in esiids
         ]
-    Enrollment.objects.filter(pk=enrollments[1].pk).update(status="cancelled")
+    enrollment_transition(enrollment=enrollments[1], to_status="cancelled", source="test")
 
     rows = BillingRequest.objects.filter(subject_type="enrollment")
     assert set(outbox.send_batch(ids=list(rows.values_list("pk", flat=True))).values()) == {"sent"}
@@ -405,4 +404,4 @@ def test_batch_moves_each_enrollment_to_pending_with_its_own_prospect(esg_url):
         ]
     # Cancelled while in flight: the prospect id is kept, no transition.
     assert enrollments[1].status == "cancelled"
-    assert [ev.to_status for ev in enrollments[1].events.all()] == ["submitted"]
+    assert [ev.to_status for ev in enrollments[1].events.all()] == ["submitted", "cancelled"]

@@ -135,9 +135,10 @@ def test_other_customers_enrollment_refused():
 
 
 def test_etf_recorded_charged_and_waived():
-    e = f.active_enrollment(the_plan=f.plan(etf_type="per_month", etf_amount="10.00"))
-    e.contract_end_date = today() + timedelta(days=10 + 95)  # 95 days after the drop date
-    e.save()
+    e = f.active_enrollment(
+        the_plan=f.plan(etf_type="per_month", etf_amount="10.00"),
+        contract_end=today() + timedelta(days=10 + 95),  # 95 days after the drop date
+    )
     d = create(e).drop_request
     # 95 days from the drop date: 3 whole months and a started one -> 4 x $10 (or 3 when the
     # day-of-month lines up); compute the exact expectation from the calendar.

@@ -140,7 +140,7 @@ def answer(
 def end_service(enrollment: Enrollment, *, on: date, move_out: bool = False) -> Enrollment:
     """The customer cancels / moves out effective ``on`` and ESG reports it done: through
     ``drops.services`` (request, release, acknowledgement) and the service-order poll."""
-    from drops.models import DropRequest
+    from drops.models import DropCode, DropRequest
     from drops.services import drop_request_create, drop_request_release
 
     customer_type = enrollment.customer.customer_type
@@ -148,12 +148,20 @@ def end_service(enrollment: Enrollment, *, on: date, move_out: bool = False) -> 
         CustomerType.objects.filter(pk=customer_type.pk).update(drop_visible_in_myaccount=True)
         enrollment.customer.customer_type.refresh_from_db()
     asked = on - timedelta(days=SystemSetup.load().drop_days_in_advance)
+    code = (
+        DropCode.objects.filter(
+            utility_id=enrollment.service_account.utility_id, available_in_myaccount=True
+        )
+        .values_list("code", flat=True)
+        .first()
+    )
     with clock.travel(asked):
         drop = drop_request_create(
             customer=enrollment.customer,
             enrollment=enrollment,
             kind=DropRequest.Kind.MOVE_OUT if move_out else DropRequest.Kind.DROP,
             requested_date=on,
+            reason_code=code or "",
             today=asked,
         ).drop_request
         if drop.status == DropRequest.Status.HELD:

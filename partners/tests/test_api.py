@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from billing.models import BillingRequest
 from enrollments.models import Enrollment
+from opsadmin.management import journeys as lifecycle
 from partners.models import PartnerEnrollment
 from partners.services import api_key_revoke
 from partners.tests.conftest import esiid
@@ -110,12 +111,10 @@ def test_create_then_status_then_other_partner_gets_404(client, market, partner_
 def test_status_shows_rejection_reason_and_billing_account_number(client, market, key_a):
     first = call(client, "post", "/enrollments", key_a, body(1)).json()
     second = call(client, "post", "/enrollments", key_a, body(2)).json()
-    Enrollment.objects.filter(pk=first["id"]).update(
-        status="rejected", rejection_reason="ESIID not found at ERCOT"
-    )
-    Enrollment.objects.filter(pk=second["id"]).update(
-        status="pending", billing_account_number="BA-1001"
-    )
+    # the billing system's answers, recorded as the outbox and the status poll record them
+    rejected = lifecycle.acknowledge(Enrollment.objects.get(pk=first["id"]))
+    lifecycle.answer(rejected, "rejected", reason="ESIID not found at ERCOT")
+    pending = lifecycle.acknowledge(Enrollment.objects.get(pk=second["id"]))
     one = call(client, "get", f"/enrollments/{first['id']}", key_a).json()
     assert (one["status"], one["rejection_reason"], one["cancellable"]) == (
         "rejected",
@@ -124,7 +123,7 @@ def test_status_shows_rejection_reason_and_billing_account_number(client, market
     )
     two = call(client, "get", f"/enrollments/{second['id']}", key_a).json()
     assert two["billing_account_number"] is None  # not yet accepted
-    Enrollment.objects.filter(pk=second["id"]).update(status="accepted")
+    lifecycle.answer(pending, "accepted", ban="BA-1001")
     two = call(client, "get", f"/enrollments/{second['id']}", key_a).json()
     assert two["billing_account_number"] == "BA-1001"
 
@@ -191,7 +190,7 @@ def test_idempotency_key(client, market, key_a, key_b):
 
 def test_list_paginates_and_filters(client, market, key_a):
     ids = [call(client, "post", "/enrollments", key_a, body(n)).json()["id"] for n in range(1, 6)]
-    Enrollment.objects.filter(pk=ids[0]).update(status="pending")
+    lifecycle.acknowledge(Enrollment.objects.get(pk=ids[0]))
     page1 = call(client, "get", "/enrollments?page_size=2", key_a).json()
     assert (page1["count"], page1["page"], page1["page_size"]) == (5, 1, 2)
     assert [e["id"] for e in page1["items"]] == [ids[4], ids[3]]
@@ -222,7 +221,7 @@ def test_cancel_within_rescission(client, market, key_a):
     assert again.json()["detail"] == "An enrollment that is cancelled cannot be cancelled."
 
     second = call(client, "post", "/enrollments", key_a, body(2)).json()
-    Enrollment.objects.filter(pk=second["id"]).update(status="accepted")
+    lifecycle.answer(lifecycle.acknowledge(Enrollment.objects.get(pk=second["id"])), "accepted")
     response = call(client, "post", f"/enrollments/{second['id']}/cancel", key_a, {})
     assert response.json()["status"] == "rescinded"
 
