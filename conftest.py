@@ -34,6 +34,10 @@ def wait_for_http(url: str, timeout: float = 20.0) -> None:
 
 
 def pytest_configure(config):
+    # Spanish pages and emails need the compiled catalogues (.mo are build output, not in git).
+    from opsadmin.catalogues import compile_catalogues
+
+    compile_catalogues()
     config.addinivalue_line(
         "markers", "otp: enforce staff two-factor (TOTP) as in production (see otp_enforcement)"
     )

@@ -6,6 +6,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
+from django.utils import dateformat
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from authorizations.models import UsageAuthorization
 from authorizations.parsers import MAX_CSV_BYTES, MAX_XML_BYTES
@@ -16,26 +20,26 @@ class AuthorizeForm(forms.Form):
     """The fewest fields SMT needs for an agreement: ESIID, meter number, email, language."""
 
     esiid = forms.RegexField(
-        label="ESIID",
+        label=_("ESIID"),
         regex=r"^10\d{15}(\d{5})?$",
         max_length=22,
-        help_text="17 or 22 digits starting with 10, printed on your electricity bill.",
-        error_messages={"invalid": "An ESIID is 17 or 22 digits starting with 10."},
+        help_text=_("17 or 22 digits starting with 10, printed on your electricity bill."),
+        error_messages={"invalid": _("An ESIID is 17 or 22 digits starting with 10.")},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     meter_number = forms.CharField(
-        label="Meter number", max_length=40, help_text="Also on your bill, near the ESIID."
+        label=_("Meter number"), max_length=40, help_text=_("Also on your bill, near the ESIID.")
     )
     email = forms.EmailField(
-        label="Email", help_text="Smart Meter Texas sends the approval request here."
+        label=_("Email"), help_text=_("Smart Meter Texas sends the approval request here.")
     )
     language = forms.ChoiceField(
-        label="Language for Smart Meter Texas's email",
-        choices=UsageAuthorization.Language.choices,
+        label=_("Language for Smart Meter Texas's email"),
+        choices=settings.LANGUAGES,
         initial="en",
     )
     consent = forms.BooleanField(
-        label="I agree to share my electricity usage with Lone Star Power as explained above.",
+        label=_("I agree to share my electricity usage with Lone Star Power as explained above."),
     )
 
 
@@ -60,16 +64,27 @@ class ProspectAuthorizeForm(forms.Form):
 
 class UploadForm(forms.Form):
     kind = forms.ChoiceField(
-        label="Kind of file",
+        label=_("Kind of file"),
         choices=[
-            ("smt_csv", "Smart Meter Texas CSV export (15-minute intervals)"),
-            ("green_button", "Green Button XML"),
+            ("smt_csv", _("Smart Meter Texas CSV export (15-minute intervals)")),
+            ("green_button", _("Green Button file (XML, or the ZIP a utility gives)")),
         ],
     )
-    file = forms.FileField(
-        label="File",
-        help_text=f"CSV up to {MAX_CSV_BYTES // 2**20} MB, XML up to {MAX_XML_BYTES // 2**20} MB.",
+    usage_point = forms.IntegerField(
+        label=_("Meter in the file"),
+        required=False,
+        min_value=1,
+        max_value=99,
+        help_text=_("Only for a Green Button file that holds several meters: its number."),
     )
+    file = forms.FileField(label=_("File"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = gettext("CSV up to %(csv)s MB, XML up to %(xml)s MB.") % {
+            "csv": MAX_CSV_BYTES // 2**20,
+            "xml": MAX_XML_BYTES // 2**20,
+        }
 
     def clean(self):
         data = super().clean()
@@ -79,7 +94,8 @@ class UploadForm(forms.Form):
             # refused before reading it into memory
             self.add_error(
                 "file",
-                f"The file is larger than {limit // 2**20} MB; nothing was stored.",
+                gettext("The file is larger than %(mb)s MB; nothing was stored.")
+                % {"mb": limit // 2**20},
             )
         return data
 
@@ -88,7 +104,7 @@ def last_twelve_months(today: date) -> list[date]:
     """The 12 full calendar months before this one, oldest first."""
     first = today.replace(day=1)
     out = []
-    for _ in range(12):
+    for _month in range(12):
         first = (first - timedelta(days=1)).replace(day=1)
         out.append(first)
     return list(reversed(out))
@@ -102,7 +118,7 @@ class ManualForm(forms.Form):
         self.months = months
         for i, month in enumerate(months):
             self.fields[f"m{i}"] = forms.DecimalField(
-                label=f"{month:%B %Y} (kWh)",
+                label=f"{dateformat.format(month, gettext('F Y'))} (kWh)",
                 min_value=Decimal("0"),
                 max_value=Decimal("10000000"),
                 max_digits=11,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from authorizations.models import MonthlyUsage, UsageAuthorization
 from enrollments.models import Plan, PromoCode, TduCharge
@@ -19,13 +20,17 @@ TENTH = Decimal("0.1")
 MIN_DAYS_FOR_FULL_MONTH = 27  # a month (or billing period) with fewer days is partial
 
 ASSUMPTIONS = (
-    "Your last 12 months of usage repeat over the next 12 months.",
-    "Each month is priced on its own, so a bill credit counts only in months whose usage "
-    "reaches its threshold.",
-    "Energy charge and base fee as offered today; variable and indexed plans can change.",
-    "TDU delivery charges (monthly and per kWh) as on file today; they change when the PUCT "
-    "approves new rates.",
-    "Excludes taxes, deposits, one-time fees and early termination fees.",
+    _("Your last 12 months of usage repeat over the next 12 months."),
+    _(
+        "Each month is priced on its own, so a bill credit counts only in months whose usage "
+        "reaches its threshold."
+    ),
+    _("Energy charge and base fee as offered today; variable and indexed plans can change."),
+    _(
+        "TDU delivery charges (monthly and per kWh) as on file today; they change when the PUCT "
+        "approves new rates."
+    ),
+    _("Excludes taxes, deposits, one-time fees and early termination fees."),
 )
 
 

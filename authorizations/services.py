@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -16,7 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from authorizations.models import AuthorizationEvent, MonthlyUsage, UsageAuthorization
-from authorizations.parsers import ParsedMonth, parse_green_button, parse_smt_csv
+from authorizations.parsers import (
+    ParsedMonth,
+    ParsedUpload,
+    parse_green_button,
+    parse_smt_csv,
+)
 from opsadmin import clock
 from opsadmin.errors import ApplicationError, PermanentIntegrationError
 from opsadmin.models import CustomerType, Utility
@@ -299,6 +305,13 @@ def months_store(
     ]
     if not rows:
         return 0
+    held = set(
+        MonthlyUsage.objects.filter(authorization=authorization).values_list(
+            "month", "kwh", "days", "source"
+        )
+    )
+    if held == {(r.month, r.kwh, r.days, r.source) for r in rows}:
+        return len(rows)  # the same file again: nothing changes, not even the timestamps
     MonthlyUsage.objects.filter(authorization=authorization).delete()
     MonthlyUsage.objects.bulk_create(rows)
     now = timezone.now()
@@ -315,17 +328,52 @@ def months_store(
     return len(rows)
 
 
-def usage_upload(*, authorization: UsageAuthorization, kind: str, data: bytes, actor=None) -> int:
-    """Store an uploaded SMT CSV or Green Button file; UploadRefused stores nothing."""
+@dataclass(frozen=True)
+class UploadResult:
+    """What an upload stored, and what it left out (shown to the person)."""
+
+    months: int
+    parsed: ParsedUpload
+
+    @property
+    def message(self) -> str:
+        parts = [f"{self.months} months of usage stored from your file."]
+        if self.parsed.skipped_empty:
+            parts.append(
+                f"{self.parsed.skipped_empty} rows without a kWh value were skipped "
+                "(Smart Meter Texas leaves the hour that clocks skip in spring empty)."
+            )
+        if self.parsed.generation:
+            parts.append(
+                f"Surplus generation ({self.parsed.generation_kwh.quantize(Decimal('0.1'))} kWh) "
+                "is kept apart and not counted as usage."
+            )
+        parts.extend(self.parsed.notes)
+        return " ".join(parts)
+
+
+def usage_upload(
+    *,
+    authorization: UsageAuthorization,
+    kind: str,
+    data: bytes,
+    usage_point: int | None = None,
+    actor=None,
+) -> UploadResult:
+    """Store an uploaded SMT CSV or Green Button file (XML or ZIP); UploadRefused stores
+    nothing. ``usage_point`` picks one meter of a Green Button file that holds several."""
     if kind == "smt_csv":
-        months = parse_smt_csv(data, esiid=authorization.esiid)
+        parsed = parse_smt_csv(data, esiid=authorization.esiid)
         source = Source.SMT_CSV
     elif kind == "green_button":
-        months = parse_green_button(data)
+        parsed = parse_green_button(data, usage_point=usage_point)
         source = Source.GREEN_BUTTON
     else:
         raise ApplicationError("Choose the kind of file.", field="kind")
-    return months_store(authorization=authorization, months=months, source=source, actor=actor)
+    stored = months_store(
+        authorization=authorization, months=parsed.months, source=source, actor=actor
+    )
+    return UploadResult(months=stored, parsed=parsed)
 
 
 def usage_manual(

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -145,13 +146,14 @@ def _act(request, auth: UsageAuthorization, action: str, *, staff: bool):
                 extra["upload_form"] = upload_form
                 return _render_panel(request, auth, staff=staff, status=422, **extra)
             upload = upload_form.cleaned_data["file"]
-            n = services.usage_upload(
+            result = services.usage_upload(
                 authorization=auth,
                 kind=upload_form.cleaned_data["kind"],
                 data=upload.read(),
+                usage_point=upload_form.cleaned_data.get("usage_point"),
                 actor=actor,
             )
-            messages.success(request, f"{n} months of usage stored from your file.")
+            messages.success(request, result.message)
         elif action == "manual":
             months = forms.last_twelve_months(services.today_chicago())
             manual_form = forms.ManualForm(request.POST, months=months)
@@ -159,16 +161,18 @@ def _act(request, auth: UsageAuthorization, action: str, *, staff: bool):
                 extra["manual_form"] = manual_form
                 return _render_panel(request, auth, staff=staff, status=422, **extra)
             services.usage_manual(authorization=auth, figures=manual_form.figures(), actor=actor)
-            messages.success(request, "Your 12 months of usage are stored.")
+            messages.success(request, gettext("Your 12 months of usage are stored."))
         elif action in ("renew", "request"):
             services.authorization_renew(authorization=auth, actor=actor)
-            messages.success(request, "Request sent: approve it from Smart Meter Texas's email.")
+            messages.success(
+                request, gettext("Request sent: approve it from Smart Meter Texas's email.")
+            )
         elif action == "revoke":
             from usage.adapters.smt import smt_client
 
             with smt_client() as client:
                 services.authorization_revoke(authorization=auth, client=client, actor=actor)
-            messages.success(request, "Sharing ended; we no longer refresh your usage.")
+            messages.success(request, gettext("Sharing ended; we no longer refresh your usage."))
         else:
             raise Http404
     except UploadRefused as exc:
@@ -182,7 +186,7 @@ def _act(request, auth: UsageAuthorization, action: str, *, staff: bool):
         messages.error(request, exc.message)
     except IntegrationError:
         messages.error(
-            request, "Smart Meter Texas did not answer; please try again in a few minutes."
+            request, gettext("Smart Meter Texas did not answer; please try again in a few minutes.")
         )
     auth.refresh_from_db()
     url = _act_url(auth, staff)

@@ -154,8 +154,12 @@ def main() -> None:
 
     port = free_port()
     sim_url = f"http://127.0.0.1:{port}"
-    sim = subprocess.Popen([sys.executable, "-m", "simulators", "--port", str(port)], cwd=ROOT)
+    # the child processes log to stderr: the JSON line stays the last line of stdout
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "simulators", "--port", str(port)], cwd=ROOT, stdout=sys.stderr
+    )
     worker = None
+    figures: dict | None = None
     provider = ThirdPartyProvider.load()
     saved = (provider.esg_api_url, provider.esg_api_key)
     run = uuid.uuid4().hex[:8]
@@ -185,6 +189,7 @@ def main() -> None:
                 "--without-heartbeat",
             ],
             cwd=ROOT,
+            stdout=sys.stderr,
         )
         deadline = time.monotonic() + 30
         while not celery_app.control.ping(timeout=0.5):
@@ -219,26 +224,20 @@ def main() -> None:
             f"ratio: {ratio:.2f}; attempts {attempts} for {args.n} rows; "
             f"prospects in simulator {stats['prospects']}"
         )
-        print(
-            json.dumps(
-                {
-                    "n": args.n,
-                    "concurrency": args.concurrency,
-                    "ours_requests_per_s": round(ours, 1),
-                    "baseline_requests_per_s": round(baseline, 1),
-                    "ratio": round(ratio, 3),
-                    "prospects": stats["prospects"],
-                    "attempts": attempts,
-                    "write_s": round(written, 3),
-                    "single_row_p50_ms": round(p50, 1),
-                    "single_row_max_ms": round(worst, 1),
-                    "batch": settings.BILLING_SEND_BATCH,
-                    "threads": int(
-                        os.environ.get("BILLING_SEND_THREADS", settings.BILLING_SEND_THREADS)
-                    ),
-                }
-            )
-        )
+        figures = {
+            "n": args.n,
+            "concurrency": args.concurrency,
+            "ours_requests_per_s": round(ours, 1),
+            "baseline_requests_per_s": round(baseline, 1),
+            "ratio": round(ratio, 3),
+            "prospects": stats["prospects"],
+            "attempts": attempts,
+            "write_s": round(written, 3),
+            "single_row_p50_ms": round(p50, 1),
+            "single_row_max_ms": round(worst, 1),
+            "batch": settings.BILLING_SEND_BATCH,
+            "threads": int(os.environ.get("BILLING_SEND_THREADS", settings.BILLING_SEND_THREADS)),
+        }
     finally:
         BillingRequest.objects.filter(subject_type="bench").delete()
         provider = ThirdPartyProvider.load()
@@ -249,6 +248,9 @@ def main() -> None:
             worker.wait(20)
         sim.terminate()
         sim.wait(10)
+    if figures is not None:  # after the worker and simulator have stopped (and printed)
+        sys.stdout.flush()
+        print(json.dumps(figures), flush=True)
 
 
 if __name__ == "__main__":

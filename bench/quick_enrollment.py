@@ -1,13 +1,17 @@
-"""Quick Enrollment under load: 20 agents (threads) run the whole flow at once against a
-real gunicorn, and each step's request is timed.
+"""Quick Enrollment: each step's request timed against a real gunicorn, single agent and
+with 20 agents (threads) running the whole flow at once.
 
-Prints p50/p95 server time (round trip on loopback) of each step's request and the queries
-each request makes (counted in a separate sequential in-process pass), against a bare
-baseline in the same run (GET of the staff home page: same server, session and auth
-middleware, no enrollment work), then one JSON line.
+Prints p50/p95 round trip on loopback of each step's request, single agent (``--single``
+enrollments one after another) and under load (``--agents`` x ``--rounds``), and the queries
+each request makes (counted in a separate sequential in-process pass). The floor, measured
+in the same runs and interleaved with the steps: a bare authenticated page of the same
+layout (GET / : the staff home, staff_base.html, same server, session, auth and middleware,
+no enrollment work). A pyinstrument profile of each step (in process, ``--profile``
+enrollments) prints where its time goes (SQL, templates, middleware, view code, ...).
+Then one JSON line, the last line of stdout.
 
     DEBUG=true DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/quick_enrollment.py \
-        [--agents 20] [--rounds 2] [--workers 4]
+        [--agents 20] [--rounds 2] [--single 20] [--workers 4] [--profile 5]
 
 It creates and drops its own throwaway database (test_<name>), so it never touches data.
 The Create Prospect tasks the submits enqueue are removed from the broker at the end.
@@ -37,7 +41,13 @@ STEPS = ("open", "search", "products", "signup", "new_customer", "details", "sub
 TOKEN_RE = re.compile(r"/enrollments/quick/([0-9a-f-]{36})/")
 
 
-from _common import free_port  # noqa: E402 - bench/ is on sys.path when run as a script
+from _common import (  # noqa: E402 - bench/ is on sys.path when run as a script
+    format_split,
+    free_port,
+    per_call_ms,
+    profiled,
+    split_of,
+)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -89,6 +99,8 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2, help="enrollments per agent")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--single", type=int, default=20, help="enrollments by one agent alone")
+    parser.add_argument("--profile", type=int, default=5, help="enrollments profiled in process")
     args = parser.parse_args()
 
     import django
@@ -109,8 +121,9 @@ def main() -> None:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
-def count_queries(start_date: str) -> dict[str, int]:
-    """Queries per step's request: one agent, in process, sequentially."""
+def count_queries(start_date: str, profile_rounds: int) -> tuple[dict[str, int], dict]:
+    """Queries per step's request (one agent, in process, sequentially), then a
+    pyinstrument split of each step over ``profile_rounds`` more enrollments."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -124,24 +137,39 @@ def count_queries(start_date: str) -> dict[str, int]:
     client.force_login(user)
     hx = {"HTTP_HX_REQUEST": "true"}
     counts: dict[str, int] = {}
-    draft = None
-    with CaptureQueriesContext(connection) as ctx:
-        client.get("/")
-    counts["baseline"] = len(ctx.captured_queries)
-    for step, method, target, data in flow_requests(999, 0, start_date):
-        if method == "GET" or target == "start":
-            url = reverse("enrollments:quick_start")
-        else:
-            url = reverse("enrollments:quick_step", kwargs={"token": draft.token, "step": target})
-        if step == "submit":
-            data = {**data, "idempotency_token": str(draft.token)}
-        with CaptureQueriesContext(connection) as ctx:
-            resp = client.get(url) if method == "GET" else client.post(url, data, **hx)
-        assert resp.status_code in (200, 303), (step, resp.status_code)
-        counts[step] = len(ctx.captured_queries)
-        if target == "start":
-            draft = EnrollmentDraft.objects.filter(created_by=user).latest("pk")
-    return counts
+    totals: dict[str, dict[str, float]] = defaultdict(dict)
+    for r in range(1 + profile_rounds):
+        draft = None
+        profile = r > 0
+        for step, method, target, data in [("baseline", "GET", "home", None)] + flow_requests(
+            999, r, start_date
+        ):
+            if target == "home":
+                url = "/"
+            elif method == "GET" or target == "start":
+                url = reverse("enrollments:quick_start")
+            else:
+                url = reverse(
+                    "enrollments:quick_step", kwargs={"token": draft.token, "step": target}
+                )
+            if step == "submit":
+                data = {**data, "idempotency_token": str(draft.token)}
+
+            def send(url=url, method=method, data=data):
+                return client.get(url) if method == "GET" else client.post(url, data, **hx)
+
+            if profile:
+                resp, root = profiled(send)
+                split_of(root, totals[step])
+            else:
+                with CaptureQueriesContext(connection) as ctx:
+                    resp = send()
+                counts[step] = len(ctx.captured_queries)
+            assert resp.status_code in (200, 303), (step, resp.status_code)
+            if target == "start":
+                draft = EnrollmentDraft.objects.filter(created_by=user).latest("pk")
+    splits = {step: per_call_ms(t, max(profile_rounds, 1)) for step, t in totals.items()}
+    return counts, splits
 
 
 def run(args) -> None:
@@ -154,7 +182,7 @@ def run(args) -> None:
 
     make_catalogue()
     start_date = earliest_start_date("switch").isoformat()
-    counts = count_queries(start_date)
+    counts, splits = count_queries(start_date, args.profile)
     cookies = []
     for i in range(args.agents):
         client = Client()
@@ -199,33 +227,58 @@ def run(args) -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        timings, errors, wall = load(args, base, cookies, start_date)
+        single, single_errors, _ = load(1, args.single, base, cookies, start_date, offset=500)
+        timings, errors, wall = load(args.agents, args.rounds, base, cookies, start_date)
+        errors += single_errors
     finally:
         server.terminate()
         server.wait(20)
 
-    made = Enrollment.objects.count() - 1  # minus the query-count pass
+    made = Enrollment.objects.count() - 1 - args.profile - args.single  # the load run's
     expected = args.agents * args.rounds
     print(
         f"Quick Enrollment: {args.agents} concurrent agents x {args.rounds} enrollments, "
         f"gunicorn {args.workers} workers, {wall:.1f}s; {made}/{expected} enrollments; "
         f"errors: {len(errors)}"
     )
-    print(f"{'request':14} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+    load_avg = os.getloadavg()
+    print(f"load average {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f} (2 shared cores)")
+    print(
+        f"{'request':14} {'1 agent p50':>11} {'p95':>7} | {args.agents} agents p50 {'p95':>7}"
+        f" {'p95/floor':>9} | queries"
+    )
     figures = {}
     for name in ("baseline", *STEPS):
-        values = timings[name]
+        values, alone = timings[name], single[name]
         figures[name] = {
+            "single_p50_ms": round(pct(alone, 50), 1),
+            "single_p95_ms": round(pct(alone, 95), 1),
             "p50_ms": round(pct(values, 50), 1),
             "p95_ms": round(pct(values, 95), 1),
             "queries": counts[name],
         }
+    floor_p95 = figures["baseline"]["p95_ms"] or 1.0
+    for name in ("baseline", *STEPS):
         f = figures[name]
-        print(f"{name:14} {len(values):4d} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} {f['queries']:8d}")
+        f["p95_over_floor"] = round(f["p95_ms"] / floor_p95, 2)
+        print(
+            f"{name:14} {f['single_p50_ms']:11.1f} {f['single_p95_ms']:7.1f} | "
+            f"{f['p50_ms']:14.1f} {f['p95_ms']:7.1f} {f['p95_over_floor']:9.2f} | {f['queries']}"
+        )
+    print("(baseline = the floor: GET / , a bare authenticated page of the same layout)")
+    print("profile split per step, in process, one agent:")
+    for name in ("baseline", *STEPS):
+        print(f"  {name:14} {format_split(splits.get(name, {}))}")
     base_p50 = figures["baseline"]["p50_ms"] or 1.0
     worst = max(STEPS, key=lambda k: figures[k]["p50_ms"])
     ratio = round(figures[worst]["p50_ms"] / base_p50, 2)
-    print(f"slowest step: {worst}, p50 {figures[worst]['p50_ms']} ms = {ratio}x the baseline")
+    worst95 = max(STEPS, key=lambda k: figures[k]["p95_over_floor"])
+    single_worst = max(STEPS, key=lambda k: figures[k]["single_p95_ms"])
+    print(f"slowest step: {worst}, p50 {figures[worst]['p50_ms']} ms = {ratio}x the floor")
+    print(
+        f"worst p95 under load: {worst95}, {figures[worst95]['p95_over_floor']}x the floor's p95;"
+        f" worst single-agent p95: {single_worst}, {figures[single_worst]['single_p95_ms']} ms"
+    )
     if errors:
         print("errors:", errors[:10])
     from opsadmin.celery import app
@@ -241,28 +294,32 @@ def run(args) -> None:
                 "steps": figures,
                 "slowest_step": worst,
                 "slowest_p50_over_baseline": ratio,
+                "worst_p95_over_floor": figures[worst95]["p95_over_floor"],
+                "worst_single_p95_ms": figures[single_worst]["single_p95_ms"],
+                "load_avg_1m": round(load_avg[0], 2),
+                "split_ms": splits,
             }
         )
     )
 
 
-def load(args, base: str, cookies: list[str], start_date: str):
+def load(agents: int, rounds: int, base: str, cookies: list[str], start_date: str, offset=0):
     timings: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(args.agents)
+    barrier = threading.Barrier(agents)
 
     def agent(index: int) -> None:
         with httpx.Client(base_url=base, cookies={"sessionid": cookies[index]}, timeout=60) as c:
             c.get("/enrollments/quick/")  # the CSRF cookie
             headers = {"HX-Request": "true", "X-CSRFToken": c.cookies.get("csrftoken", "")}
             barrier.wait()
-            for r in range(args.rounds):
+            for r in range(rounds):
                 t0 = time.perf_counter()
                 resp = c.get("/")
                 record("baseline", t0, resp)
                 token = None
-                for step, method, target, data in flow_requests(index, r, start_date):
+                for step, method, target, data in flow_requests(index + offset, r, start_date):
                     if method == "GET" or target == "start":
                         path = "/enrollments/quick/"
                     else:
@@ -286,7 +343,7 @@ def load(args, base: str, cookies: list[str], start_date: str):
             if resp.status_code != 200:
                 errors.append(f"{name}: {resp.status_code}")
 
-    threads = [threading.Thread(target=agent, args=(i,)) for i in range(args.agents)]
+    threads = [threading.Thread(target=agent, args=(i,)) for i in range(agents)]
     t0 = time.perf_counter()
     for t in threads:
         t.start()

@@ -97,6 +97,21 @@ def billing_request_create(
     return request
 
 
+def billing_requests_create(*, rows: list[dict[str, Any]]) -> list[BillingRequest]:
+    """Write many new outbox rows in the caller's transaction with one multi-row INSERT;
+    they are sent after commit, like ``billing_request_create``'s (one callback per
+    transaction). For keys that cannot exist yet (keyed to rows this transaction created):
+    an existing idempotency key raises ``IntegrityError`` instead of returning that row.
+    """
+    now = timezone.now()
+    created = BillingRequest.objects.bulk_create(
+        [BillingRequest(**row, next_attempt_at=now, created_at=now, updated_at=now) for row in rows]
+    )
+    for request in created:
+        _enqueue_after_commit(request.pk)
+    return created
+
+
 class _EnqueueAfterCommit:
     """The one after-commit callback of a transaction: enqueues every row it wrote, in
     batches (one Celery message per ``BILLING_SEND_BATCH`` rows instead of one per row)."""

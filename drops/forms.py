@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
+from django.utils import dateformat
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from drops.models import DropCode, DropRequest, DropSettings
 from drops.services import ForwardingAddress
+
+
+def _numeric_date(value: date) -> str:
+    """03/31/2026 in English, 31/03/2026 in Spanish."""
+    return dateformat.format(value, gettext("m/d/Y"))
 
 
 class DropRequestForm(forms.Form):
@@ -15,21 +23,21 @@ class DropRequestForm(forms.Form):
     several My Account codes; the service re-checks every rule (a tampered POST is refused)."""
 
     requested_date = forms.DateField(
-        label="Date to end service",
+        label=_("Date to end service"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    reason = forms.ChoiceField(label="Reason", required=True)
-    meter_removal = forms.BooleanField(label="Request meter removal", required=False)
+    reason = forms.ChoiceField(label=_("Reason"), required=True)
+    meter_removal = forms.BooleanField(label=_("Request meter removal"), required=False)
     forwarding_address_line1 = forms.CharField(
-        label="Forwarding address", max_length=120, required=False
+        label=_("Forwarding address"), max_length=120, required=False
     )
     forwarding_address_line2 = forms.CharField(
-        label="Apartment, suite (optional)", max_length=120, required=False
+        label=_("Apartment, suite (optional)"), max_length=120, required=False
     )
-    forwarding_city = forms.CharField(label="City", max_length=60, required=False)
-    forwarding_state = forms.CharField(label="State", max_length=2, required=False)
+    forwarding_city = forms.CharField(label=_("City"), max_length=60, required=False)
+    forwarding_state = forms.CharField(label=_("State"), max_length=2, required=False)
     forwarding_zip = forms.RegexField(
-        label="Zip code", regex=r"^\d{5}$", required=False, max_length=5
+        label=_("Zip code"), regex=r"^\d{5}$", required=False, max_length=5
     )
 
     FORWARDING = (
@@ -56,18 +64,23 @@ class DropRequestForm(forms.Form):
         self.latest = latest
         date_field = self.fields["requested_date"]
         date_field.widget.attrs.update({"min": earliest.isoformat(), "max": latest.isoformat()})
-        date_field.help_text = f"Between {earliest:%m/%d/%Y} and {latest:%m/%d/%Y}."
+        date_field.help_text = gettext("Between %(earliest)s and %(latest)s.") % {
+            "earliest": _numeric_date(earliest),
+            "latest": _numeric_date(latest),
+        }
         if len(codes) > 1:
             reason = self.fields["reason"]
             assert isinstance(reason, forms.ChoiceField)
-            reason.choices = [("", "Choose a reason")] + [(c.code, c.description) for c in codes]
+            reason.choices = [("", gettext("Choose a reason"))] + [
+                (c.code, c.description) for c in codes
+            ]
         else:
             del self.fields["reason"]
         if kind != DropRequest.Kind.MOVE_OUT:
             for name in self.FORWARDING:
                 del self.fields[name]
         else:
-            self.fields["forwarding_address_line1"].help_text = (
+            self.fields["forwarding_address_line1"].help_text = gettext(
                 "Where we can reach you after you move. With a forwarding address no early "
                 "termination fee applies."
             )
@@ -77,11 +90,13 @@ class DropRequestForm(forms.Form):
         value = self.cleaned_data["requested_date"]
         if value < self.earliest:
             raise forms.ValidationError(
-                f"The earliest date you can choose is {self.earliest:%m/%d/%Y}."
+                gettext("The earliest date you can choose is %(date)s.")
+                % {"date": _numeric_date(self.earliest)}
             )
         if value > self.latest:
             raise forms.ValidationError(
-                f"The latest date you can choose is {self.latest:%m/%d/%Y}."
+                gettext("The latest date you can choose is %(date)s.")
+                % {"date": _numeric_date(self.latest)}
             )
         return value
 
@@ -92,7 +107,7 @@ class DropRequestForm(forms.Form):
             posted = (self.data.get(self.add_prefix("reason")) or "").strip()
             allowed = {c.code for c in self.codes}
             if posted and posted not in allowed:
-                raise forms.ValidationError("That reason is not available.")
+                raise forms.ValidationError(_("That reason is not available."))
         if self.kind == DropRequest.Kind.MOVE_OUT:
             given = [cleaned.get(n) for n in self.FORWARDING if n != "forwarding_address_line2"]
             if any(given) and not all(
@@ -100,8 +115,10 @@ class DropRequestForm(forms.Form):
                 for n in ("forwarding_address_line1", "forwarding_city", "forwarding_zip")
             ):
                 raise forms.ValidationError(
-                    "Give the street, city and zip code of the forwarding address, or leave it "
-                    "empty."
+                    _(
+                        "Give the street, city and zip code of the forwarding address, or leave "
+                        "it empty."
+                    )
                 )
         return cleaned
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from enrollments.models import Customer, Enrollment, ServiceAccount
 from opsadmin.models import Utility, zip_validator
@@ -116,16 +117,16 @@ class DropRequest(models.Model):
     """A customer's cancel (drop) or move-out request and where it is on its way to billing."""
 
     class Kind(models.TextChoices):
-        DROP = "drop", "Cancel service"
-        MOVE_OUT = "move_out", "Move out"
+        DROP = "drop", _("Cancel service")
+        MOVE_OUT = "move_out", _("Move out")
 
     class Status(models.TextChoices):
-        HELD = "held", "On hold (retention)"
-        RELEASED = "released", "Released to billing"
-        SENT = "sent", "Acknowledged by billing"
-        COMPLETED = "completed", "Completed (service ended)"
-        FAILED = "failed", "Billing failed (needs attention)"
-        CANCELLED = "cancelled", "Cancelled"
+        HELD = "held", _("On hold (retention)")
+        RELEASED = "released", _("Released to billing")
+        SENT = "sent", _("Acknowledged by billing")
+        COMPLETED = "completed", _("Completed (service ended)")
+        FAILED = "failed", _("Billing failed (needs attention)")
+        CANCELLED = "cancelled", _("Cancelled")
 
     OPEN_STATUSES = (Status.HELD, Status.RELEASED, Status.SENT)
 

@@ -27,7 +27,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext
 
 from billing.models import BillingRequest
 from billing.services import RequestStatus, billing_request_create
@@ -76,18 +77,18 @@ def resolve_reason_code(*, utility, posted_code: str) -> tuple[str, str]:
     posted_code = (posted_code or "").strip()
     if not codes:
         if posted_code:
-            raise ApplicationError("That reason is not available.", field="reason")
+            raise ApplicationError(gettext("That reason is not available."), field="reason")
         return "", ""
     if len(codes) == 1:
         only = codes[0]
         if posted_code and posted_code != only.code:
-            raise ApplicationError("That reason is not available.", field="reason")
+            raise ApplicationError(gettext("That reason is not available."), field="reason")
         return only.code, only.description
     by_code = {c.code: c for c in codes}
     if not posted_code:
-        raise ApplicationError("Choose a reason.", field="reason")
+        raise ApplicationError(gettext("Choose a reason."), field="reason")
     if posted_code not in by_code:
-        raise ApplicationError("That reason is not available.", field="reason")
+        raise ApplicationError(gettext("That reason is not available."), field="reason")
     return posted_code, by_code[posted_code].description
 
 
@@ -112,7 +113,8 @@ def drop_request_create(
     """
     if not drop_option_visible(customer=customer):
         raise ApplicationError(
-            "Cancel / Move Out is not available online for your account.", code="not_allowed"
+            gettext("Cancel / Move Out is not available online for your account."),
+            code="not_allowed",
         )
     # Lock the enrollment: two concurrent submits queue here, the second sees the first.
     enrollment = (
@@ -123,24 +125,30 @@ def drop_request_create(
     if enrollment.customer_id != customer.pk or enrollment.service_account.customer_id != (
         customer.pk
     ):
-        raise ApplicationError("No such account.", code="not_found")
+        raise ApplicationError(gettext("No such account."), code="not_found")
     existing = open_drop_request(enrollment=enrollment)
     if existing is not None:
         return DropRequestResult(drop_request=existing, created=False)
     if enrollment.status != Enrollment.Status.ACTIVE:
-        raise ApplicationError("Only an active account can be cancelled.", code="not_active")
+        raise ApplicationError(
+            gettext("Only an active account can be cancelled."), code="not_active"
+        )
     if kind not in DropRequest.Kind.values:
-        raise ApplicationError("Choose cancel or move out.", field="kind")
+        raise ApplicationError(gettext("Choose cancel or move out."), field="kind")
 
     today = today or market_today()
     earliest, latest = drop_date_window(today=today)
     if requested_date < earliest:
         raise ApplicationError(
-            f"The earliest date you can choose is {earliest:%m/%d/%Y}.", field="requested_date"
+            gettext("The earliest date you can choose is %(date)s.")
+            % {"date": dateformat.format(earliest, gettext("m/d/Y"))},
+            field="requested_date",
         )
     if requested_date > latest:
         raise ApplicationError(
-            f"The latest date you can choose is {latest:%m/%d/%Y}.", field="requested_date"
+            gettext("The latest date you can choose is %(date)s.")
+            % {"date": dateformat.format(latest, gettext("m/d/Y"))},
+            field="requested_date",
         )
 
     utility = enrollment.service_account.utility
@@ -303,7 +311,7 @@ def drop_request_cancel(
         allowed = drop_settings_for(utility=locked.utility).customer_may_cancel_during_hold
         if not allowed or locked.hold_until is None or locked.hold_until <= now:
             raise ApplicationError(
-                "This request can no longer be cancelled online.", code="not_allowed"
+                gettext("This request can no longer be cancelled online."), code="not_allowed"
             )
     locked.status = DropRequest.Status.CANCELLED
     locked.cancelled_at = timezone.now()
@@ -466,14 +474,17 @@ def drop_confirmation_email_send(*, drop_request_id: int) -> bool:
         "drop": drop_request,
         "show_etf": SystemSetup.load().show_etf_message_on_drops,
     }
-    subject = (
-        "Your move-out request"
-        if drop_request.kind == DropRequest.Kind.MOVE_OUT
-        else "Your cancellation request"
-    )
+    # In the customer's document language (PUCT Subst. R. 25.473).
+    with translation.override(drop_request.customer.language or "en"):
+        subject = (
+            gettext("Your move-out request")
+            if drop_request.kind == DropRequest.Kind.MOVE_OUT
+            else gettext("Your cancellation request")
+        )
+        message = render_to_string("drops/email/confirmation.txt", context)
     send_mail(
         subject=subject,
-        message=render_to_string("drops/email/confirmation.txt", context),
+        message=message,
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[drop_request.customer.email],
     )

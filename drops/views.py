@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -142,7 +143,7 @@ def myaccount_form(request, account_id: int, kind_slug: str):
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             if result.created:
-                messages.success(request, "Your request has been received.")
+                messages.success(request, gettext("Your request has been received."))
             return _go(
                 request,
                 reverse("drops_myaccount:request_detail", args=[result.drop_request.pk]),
@@ -208,7 +209,7 @@ def myaccount_request_cancel(request, pk: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Your request was cancelled. Your service continues.")
+        messages.success(request, gettext("Your request was cancelled. Your service continues."))
     return _go(request, reverse("drops_myaccount:request_detail", args=[pk]))
 
 

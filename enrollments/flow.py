@@ -13,7 +13,9 @@ from datetime import date, timedelta
 
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from enrollments.models import Customer, Enrollment, EnrollmentDraft
 from enrollments.services import (
@@ -29,13 +31,13 @@ from opsadmin.models import SystemSetup
 logger = logging.getLogger(__name__)
 
 STEP_LABELS = {
-    "search": "Zip code",
-    "options": "Utility and consent",
-    "products": "Products",
-    "customer": "New or existing customer",
-    "details": "Customer and premise",
-    "review": "Acknowledgement",
-    "done": "Submitted",
+    "search": _("Zip code"),
+    "options": _("Utility and consent"),
+    "products": _("Products"),
+    "customer": _("New or existing customer"),
+    "details": _("Customer and premise"),
+    "review": _("Acknowledgement"),
+    "done": _("Submitted"),
 }
 
 
@@ -165,6 +167,7 @@ def draft_submit(
     if token != str(locked.token):
         raise ApplicationError("This form is out of date. Reload the page.", code="stale")
     if locked.enrollment is not None:  # no query when enrollment_id is unset
+        _draft_sync(draft, locked)  # submitted by a request that got here first
         return locked.enrollment
     wizard = locked.channel == Enrollment.Channel.WIZARD
     enrollment = enrollment_submit(
@@ -195,8 +198,14 @@ def draft_submit(
     locked.step = "done"
     locked.secret = ""  # the enrollment holds what it needs (SSN encrypted; last 4 kept)
     locked.save()
-    draft.refresh_from_db()
+    _draft_sync(draft, locked)
     return enrollment
+
+
+def _draft_sync(draft: EnrollmentDraft, locked: EnrollmentDraft) -> None:
+    """The caller's draft says what the locked row holds (no re-read: ``locked`` is it)."""
+    for name in ("enrollment", "step", "secret", "data", "updated_at"):
+        setattr(draft, name, getattr(locked, name))
 
 
 def draft_resume_email_send(*, draft: EnrollmentDraft, link: str) -> None:
@@ -206,14 +215,19 @@ def draft_resume_email_send(*, draft: EnrollmentDraft, link: str) -> None:
     hours = SystemSetup.load().abandoned_signup_hours
     EnrollmentDraft.objects.filter(pk=draft.pk).update(resume_sent_at=timezone.now())
     email = draft.email
+    # In the language the visitor was browsing in (the draft has no customer yet).
+    language = translation.get_language() or "en"
 
     def send() -> None:
-        send_mail(
-            "Finish your signup",
-            f"You can finish your signup here within {hours} hours:\n{link}\n",
-            None,
-            [email],
-        )
+        with translation.override(language):
+            send_mail(
+                gettext("Finish your signup"),
+                gettext("You can finish your signup here within %(hours)s hours:")
+                % {"hours": hours}
+                + f"\n{link}\n",
+                None,
+                [email],
+            )
 
     transaction.on_commit(send)
 
@@ -222,7 +236,7 @@ def drafts_purge(*, now=None) -> int:
     """Delete drafts untouched for longer than System Setup's abandoned-signup hours."""
     hours = SystemSetup.load().abandoned_signup_hours
     cutoff = (now or timezone.now()) - timedelta(hours=hours)
-    deleted, _ = EnrollmentDraft.objects.filter(updated_at__lt=cutoff).delete()
+    deleted, _rows = EnrollmentDraft.objects.filter(updated_at__lt=cutoff).delete()
     if deleted:
         logger.info("enrollments.drafts_purged", extra={"count": deleted})
     return deleted

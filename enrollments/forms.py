@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from enrollments.dates import earliest_start_date, market_today, start_date_problem
 from enrollments.models import (
@@ -22,7 +25,7 @@ from enrollments.validators import validate_esiid_for_utility
 from opsadmin.errors import ApplicationError
 from opsadmin.models import CustomerType, User, Utility
 
-UNSERVED = "Oops! We don't service your area!"
+UNSERVED = _("Oops! We don't service your area!")
 SSN_RE = re.compile(r"^(\d{3})-?(\d{2})-?(\d{4})$")
 PHONE_RE = re.compile(r"^\D*(\d\D*){10}$")
 
@@ -39,14 +42,14 @@ class SearchForm(forms.Form):
     """Product selection: zip code, promo code, customer type."""
 
     zip_code = forms.CharField(
-        label="Zip code",
+        label=_("Zip code"),
         max_length=5,
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "postal-code", "size": 6}
         ),
     )
-    promo_code = forms.CharField(label="Promotional Code", max_length=30, required=False)
-    customer_type = forms.ChoiceField(label="Customer type")
+    promo_code = forms.CharField(label=_("Promotional Code"), max_length=30, required=False)
+    customer_type = forms.ChoiceField(label=_("Customer type"))
 
     def __init__(
         self, *args, channel: str, customer_types: list[tuple[str, str]] | None = None, **kwargs
@@ -63,7 +66,7 @@ class SearchForm(forms.Form):
     def clean_zip_code(self):
         value = self.cleaned_data["zip_code"].strip()
         if not re.fullmatch(r"\d{5}", value):
-            raise forms.ValidationError("Enter a 5-digit zip code.")
+            raise forms.ValidationError(_("Enter a 5-digit zip code."))
         self.utilities = list(
             Utility.objects.filter(active=True, service_areas__zip_code=value).order_by("name")
         )
@@ -84,14 +87,14 @@ class SearchForm(forms.Form):
 class OptionsForm(forms.Form):
     """Utility (a choice only when the zip has several), referral, consent method."""
 
-    utility = forms.ChoiceField(label="Utility")
-    referral_source = forms.ChoiceField(label="How did you hear about us?", required=False)
-    consent_method = forms.ChoiceField(label="Method of consent", widget=forms.RadioSelect)
+    utility = forms.ChoiceField(label=_("Utility"))
+    referral_source = forms.ChoiceField(label=_("How did you hear about us?"), required=False)
+    consent_method = forms.ChoiceField(label=_("Method of consent"), widget=forms.RadioSelect)
 
     def __init__(self, *args, utilities: list[Utility], channel: str, **kwargs):
         super().__init__(*args, **kwargs)
         _choice_field(self, "utility").choices = [(u.code, u.name) for u in utilities]
-        _choice_field(self, "referral_source").choices = [("", "(choose one)")] + [
+        _choice_field(self, "referral_source").choices = [("", _("(choose one)"))] + [
             (name, name)
             for name in ReferralSource.objects.filter(active=True).values_list("name", flat=True)
         ]
@@ -109,10 +112,10 @@ class OptionsForm(forms.Form):
 
 
 DEPOSIT_ALTERNATIVES = [
-    ("", "None: I give my SSN and date of birth"),
-    ("deposit", "Pay a deposit"),
-    ("credit_letter", "Letter of credit history"),
-    ("prepay", "Prepay"),
+    ("", _("None: I give my SSN and date of birth")),
+    ("deposit", _("Pay a deposit")),
+    ("credit_letter", _("Letter of credit history")),
+    ("prepay", _("Prepay")),
 ]
 
 
@@ -120,90 +123,111 @@ class DetailsForm(forms.Form):
     """Customer and premise: what the billing system's Create Prospect needs (TX fields)."""
 
     first_name = forms.CharField(
-        max_length=60, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+        label=_("First name"),
+        max_length=60,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
     )
     last_name = forms.CharField(
-        max_length=60, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+        label=_("Last name"),
+        max_length=60,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
-    company_name = forms.CharField(label="Company name", max_length=120, required=False)
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    company_name = forms.CharField(label=_("Company name"), max_length=120, required=False)
+    email = forms.EmailField(
+        label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     phone = forms.CharField(
-        max_length=20, widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"})
+        label=_("Phone"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
+    # Each language named in its own tongue (settings.LANGUAGES); PUCT Subst. R. 25.473 lets
+    # the customer ask for Spanish documents.
     language = forms.ChoiceField(
-        label="Language for documents", choices=Customer.Language.choices, initial="en"
+        label=_("Language for documents"), choices=settings.LANGUAGES, initial="en"
     )
     notice_preference = forms.ChoiceField(
-        label="Send notices by",
-        choices=Customer.NoticePreference.choices,
+        label=_("Send notices by"),
+        choices=[
+            (Customer.NoticePreference.EMAIL, _("Email")),
+            (Customer.NoticePreference.LETTER, _("Letter")),
+        ],
         initial="email",
         widget=forms.RadioSelect,
     )
     date_of_birth = forms.DateField(
-        label="Date of birth",
+        label=_("Date of birth"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
     )
     ssn = forms.CharField(
-        label="Social Security Number",
+        label=_("Social Security Number"),
         required=False,
         max_length=11,
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
-        help_text="Used for the credit check only; we keep the last 4 digits.",
+        help_text=_("Used for the credit check only; we keep the last 4 digits."),
     )
     deposit_alternative = forms.ChoiceField(
-        label="Instead of SSN and date of birth",
+        label=_("Instead of SSN and date of birth"),
         choices=DEPOSIT_ALTERNATIVES,
         required=False,
     )
     drivers_license = forms.CharField(
-        label="Driver's license (optional)", max_length=30, required=False
+        label=_("Driver's license (optional)"), max_length=30, required=False
     )
     esiid = forms.CharField(
-        label="ESIID",
+        label=_("ESIID"),
         max_length=22,
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
-        help_text="17 or 22 digits, starting with 10.",
+        help_text=_("17 or 22 digits, starting with 10."),
     )
-    meter_number = forms.CharField(label="Meter number", max_length=40, required=False)
+    meter_number = forms.CharField(label=_("Meter number"), max_length=40, required=False)
     address_line1 = forms.CharField(
-        label="Service address",
+        label=_("Service address"),
         max_length=120,
         widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
     )
-    address_line2 = forms.CharField(label="Apt / suite", max_length=120, required=False)
-    city = forms.CharField(max_length=60)
+    address_line2 = forms.CharField(label=_("Apt / suite"), max_length=120, required=False)
+    city = forms.CharField(label=_("City"), max_length=60)
     enrollment_type = forms.ChoiceField(
-        label="Switch or move-in",
-        choices=Enrollment.EnrollmentType.choices,
+        label=_("Switch or move-in"),
+        choices=[
+            (Enrollment.EnrollmentType.SWITCH, _("Switch")),
+            (Enrollment.EnrollmentType.MOVE_IN, _("Move-in")),
+        ],
         initial="switch",
         widget=forms.RadioSelect,
     )
     requested_start_date = forms.DateField(
-        label="Requested start date",
+        label=_("Requested start date"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     critical_care = forms.BooleanField(
-        label="Someone at this address depends on electric life-support equipment (critical care)",
+        label=_(
+            "Someone at this address depends on electric life-support equipment (critical care)"
+        ),
         required=False,
     )
     billing_same = forms.BooleanField(
-        label="Billing address is the service address", required=False, initial=True
+        label=_("Billing address is the service address"), required=False, initial=True
     )
-    billing_address_line1 = forms.CharField(label="Billing address", max_length=120, required=False)
+    billing_address_line1 = forms.CharField(
+        label=_("Billing address"), max_length=120, required=False
+    )
     billing_address_line2 = forms.CharField(
-        label="Billing apt / suite", max_length=120, required=False
+        label=_("Billing apt / suite"), max_length=120, required=False
     )
-    billing_city = forms.CharField(label="Billing city", max_length=60, required=False)
-    billing_state = forms.CharField(label="Billing state", max_length=2, required=False)
-    billing_zip = forms.CharField(label="Billing zip code", max_length=5, required=False)
+    billing_city = forms.CharField(label=_("Billing city"), max_length=60, required=False)
+    billing_state = forms.CharField(label=_("Billing state"), max_length=2, required=False)
+    billing_zip = forms.CharField(label=_("Billing zip code"), max_length=5, required=False)
     password1 = forms.CharField(
-        label="Choose a password",
+        label=_("Choose a password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="For My Account; your username is your email. At least 10 characters.",
+        help_text=_("For My Account; your username is your email. At least 10 characters."),
     )
     password2 = forms.CharField(
-        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Password again"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
     CUSTOMER_FIELDS = (
@@ -242,6 +266,9 @@ class DetailsForm(forms.Form):
         self.existing_customer = existing_customer
         self.credit_on_file = credit_on_file
         self.fields["meter_number"].label = utility.meter_number_label
+        if "language" in self.fields and not self.is_bound:
+            # A customer who browses in Spanish most likely wants Spanish documents.
+            self.fields["language"].initial = "es" if get_language() == "es" else "en"
         if existing_customer is not None:
             for name in self.CUSTOMER_FIELDS:
                 del self.fields[name]
@@ -254,7 +281,7 @@ class DetailsForm(forms.Form):
     def clean_phone(self):
         value = self.cleaned_data["phone"].strip()
         if not PHONE_RE.fullmatch(value):
-            raise forms.ValidationError("Enter a 10-digit phone number.")
+            raise forms.ValidationError(_("Enter a 10-digit phone number."))
         return value
 
     def clean_email(self):
@@ -264,8 +291,10 @@ class DetailsForm(forms.Form):
             and User.objects.filter(username__iexact=value).exists()
         ):
             raise forms.ValidationError(
-                "This email already has a My Account login. Log in to My Account, or use "
-                "another email."
+                _(
+                    "This email already has a My Account login. Log in to My Account, or use "
+                    "another email."
+                )
             )
         return value
 
@@ -275,7 +304,7 @@ class DetailsForm(forms.Form):
             return ""
         match = SSN_RE.fullmatch(value)
         if not match or match.group(1) in ("000", "666") or match.group(1).startswith("9"):
-            raise forms.ValidationError("Enter a 9-digit Social Security Number.")
+            raise forms.ValidationError(_("Enter a 9-digit Social Security Number."))
         return "".join(match.groups())
 
     def clean_date_of_birth(self):
@@ -285,9 +314,9 @@ class DetailsForm(forms.Form):
         today = market_today()
         age = today.year - value.year - ((today.month, today.day) < (value.month, value.day))
         if age < 18:
-            raise forms.ValidationError("The account holder must be 18 or older.")
+            raise forms.ValidationError(_("The account holder must be 18 or older."))
         if age > 120:
-            raise forms.ValidationError("Check the date of birth.")
+            raise forms.ValidationError(_("Check the date of birth."))
         return value
 
     def clean_esiid(self):
@@ -300,7 +329,7 @@ class DetailsForm(forms.Form):
         if Enrollment.objects.filter(
             service_account__esiid=value, status__in=Enrollment.OPEN_STATUSES
         ).exists():
-            raise forms.ValidationError("This ESIID already has a pending or active enrollment.")
+            raise forms.ValidationError(_("This ESIID already has a pending or active enrollment."))
         return value
 
     def clean_billing_state(self):
@@ -316,11 +345,12 @@ class DetailsForm(forms.Form):
                 # PUCT 25.478: credit by SSN/DOB, or an alternative such as a deposit.
                 if not cleaned.get("ssn") and "ssn" not in self.errors:
                     self.add_error(
-                        "ssn", "Enter the SSN and date of birth, or choose an alternative below."
+                        "ssn", _("Enter the SSN and date of birth, or choose an alternative below.")
                     )
                 if not cleaned.get("date_of_birth") and "date_of_birth" not in self.errors:
                     self.add_error(
-                        "date_of_birth", "Enter the date of birth, or choose an alternative below."
+                        "date_of_birth",
+                        _("Enter the date of birth, or choose an alternative below."),
                     )
             if not cleaned.get("billing_same"):
                 for name in (
@@ -330,15 +360,15 @@ class DetailsForm(forms.Form):
                     "billing_zip",
                 ):
                     if not cleaned.get(name):
-                        self.add_error(name, "Required when billing goes to another address.")
+                        self.add_error(name, _("Required when billing goes to another address."))
                 if cleaned.get("billing_zip") and not re.fullmatch(
                     r"\d{5}", cleaned["billing_zip"]
                 ):
-                    self.add_error("billing_zip", "Enter a 5-digit zip code.")
+                    self.add_error("billing_zip", _("Enter a 5-digit zip code."))
                 if cleaned.get("billing_state") and not re.fullmatch(
                     r"[A-Z]{2}", cleaned["billing_state"]
                 ):
-                    self.add_error("billing_state", "Use the 2-letter state code.")
+                    self.add_error("billing_state", _("Use the 2-letter state code."))
         requested = cleaned.get("requested_start_date")
         if requested and cleaned.get("enrollment_type"):
             problem = start_date_problem(requested, cleaned["enrollment_type"])
@@ -346,7 +376,7 @@ class DetailsForm(forms.Form):
                 self.add_error("requested_start_date", problem)
         if "password1" in self.fields and cleaned.get("password1"):
             if cleaned.get("password1") != cleaned.get("password2"):
-                self.add_error("password2", "The passwords don't match.")
+                self.add_error("password2", _("The passwords don't match."))
             else:
                 user = User(
                     username=cleaned.get("email") or "",
@@ -389,6 +419,13 @@ ACKNOWLEDGEMENTS = [
     ("yrac", "The customer received Your Rights as a Customer (YRAC)."),
     ("rescission", "The customer may cancel without penalty within 3 federal business days."),
 ]
+# The same statements as the customer confirms them on the website, in their language.
+WEB_ACKNOWLEDGEMENTS = {
+    "efl": _("The Electricity Facts Label (EFL) for the plan was reviewed."),
+    "tos": _("I agree to the Terms of Service, including the term and early termination fee."),
+    "yrac": _("I received Your Rights as a Customer (YRAC)."),
+    "rescission": _("I may cancel without penalty within 3 federal business days."),
+}
 
 
 class ReviewForm(forms.Form):
@@ -397,28 +434,23 @@ class ReviewForm(forms.Form):
 
     idempotency_token = forms.CharField(widget=forms.HiddenInput)
     signed_contract = forms.FileField(
-        label="Signed contract (PDF or image)",
+        label=_("Signed contract (PDF or image)"),
         required=False,
-        help_text="PDF, PNG or JPEG, up to 2 MB.",
+        help_text=_("PDF, PNG or JPEG, up to 2 MB."),
     )
 
     def __init__(self, *args, channel: str, needs_document: bool, **kwargs):
         super().__init__(*args, **kwargs)
         for code, text in ACKNOWLEDGEMENTS:
             if channel == Enrollment.Channel.WIZARD:
-                text = (
-                    text.replace("was read to / reviewed by the customer", "was reviewed")
-                    .replace("The customer agrees", "I agree")
-                    .replace("The customer received", "I received")
-                    .replace("The customer may", "I may")
-                )
+                text = WEB_ACKNOWLEDGEMENTS[code]
             self.fields[f"ack_{code}"] = forms.BooleanField(
                 label=text,
-                error_messages={"required": "Confirm this statement to continue."},
+                error_messages={"required": _("Confirm this statement to continue.")},
             )
         if needs_document:
             self.fields["signed_contract"].required = True
-            self.fields["signed_contract"].error_messages["required"] = (
+            self.fields["signed_contract"].error_messages["required"] = _(
                 "Upload the signed contract."
             )
         else:
@@ -429,17 +461,17 @@ class ReviewForm(forms.Form):
         if upload is None:
             return None
         if upload.size > 2 * 1024 * 1024:
-            raise forms.ValidationError("The file is larger than 2 MB.")
+            raise forms.ValidationError(_("The file is larger than 2 MB."))
         head = upload.read(8)
         upload.seek(0)
         if not (
             head.startswith(b"%PDF") or head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8")
         ):
-            raise forms.ValidationError("Upload a PDF, PNG or JPEG file.")
+            raise forms.ValidationError(_("Upload a PDF, PNG or JPEG file."))
         return upload
 
     def acknowledged(self) -> list[str]:
-        return [code for code, _ in ACKNOWLEDGEMENTS if self.cleaned_data.get(f"ack_{code}")]
+        return [code for code, _text in ACKNOWLEDGEMENTS if self.cleaned_data.get(f"ack_{code}")]
 
 
 # --- catalogue ----------------------------------------------------------------------------

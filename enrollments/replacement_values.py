@@ -11,12 +11,16 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.utils import dateformat
+from django.utils.translation import gettext
+
 from enrollments.models import Enrollment
 from notices import registry
 
 
 def _long_date(value: date | None) -> str:
-    return f"{value:%B} {value.day}, {value.year}" if value else ""
+    """ "March 31, 2026"; "31 de marzo de 2026" when the notice is rendered in Spanish."""
+    return dateformat.format(value, gettext("F j, Y")) if value else ""
 
 
 def price_to_compare(cents: Decimal | None) -> str:

@@ -13,7 +13,7 @@ from django.core.files.base import File
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from billing.services import billing_request_create
+from billing.services import billing_request_create, billing_requests_create
 from enrollments.dates import add_months, market_today, rescission_deadline
 from enrollments.models import (
     ConsentMethod,
@@ -432,13 +432,9 @@ def _plan(
     ctx: SubmitContext | None,
 ) -> Plan | None:
     """The plan called ``code`` if this channel may sell it for the utility and type."""
-    if ctx is None:
-        plan = Plan.objects.filter(code=code).first()
-        if plan is None or plan not in plans_available(
-            utility=utility, customer_type=customer_type, channel=channel
-        ):
-            return None
-        return plan
+    if ctx is None:  # one query: the plans this channel may sell, the one called ``code``
+        available = plans_available(utility=utility, customer_type=customer_type, channel=channel)
+        return next((p for p in available if p.code == code), None)
     key = (utility.pk, customer_type.pk, channel)
     if key not in ctx.plans:
         ctx.plans[key] = {
@@ -590,69 +586,30 @@ def _submit(
     if consent is not None and consent.requires_document and not (proof and proof.signed_contract):
         raise ApplicationError("Upload the signed contract.", field="signed_contract")
     if customer is None:
-        customer = Customer.objects.create(
-            customer_type=customer_type,
-            first_name=data.first_name,
-            last_name=data.last_name,
-            company_name=data.company_name,
-            email=data.email,
-            phone=data.phone,
-            language=data.language,
-            notice_preference=data.notice_preference,
-            date_of_birth=data.date_of_birth,
-            drivers_license=data.drivers_license,
-            ssn=data.ssn,
-            ssn_last4=data.ssn[-4:] if data.ssn else "",
-            billing_address_line1=data.billing_address_line1 or data.address_line1,
-            billing_address_line2=data.billing_address_line2
-            if data.billing_address_line1
-            else data.address_line2,
-            billing_city=data.billing_city or data.city,
-            billing_state=data.billing_state or data.state,
-            billing_zip=data.billing_zip or data.zip_code,
-        )
-    premise = ServiceAccount.objects.create(
-        customer=customer,
-        utility=utility,
-        esiid=data.esiid,
-        meter_number=data.meter_number,
-        address_line1=data.address_line1,
-        address_line2=data.address_line2,
-        city=data.city,
-        state=data.state,
-        zip_code=data.zip_code,
-    )
+        customer = _new_customer(data, customer_type)
+        customer.save(force_insert=True)
+    premise = _new_premise(data, customer, utility)
+    premise.save(force_insert=True)
     actor = actor if getattr(actor, "pk", None) else None
     # Written as submitted in one INSERT: the draft → submitted step of the life cycle is
     # recorded below (EnrollmentEvent) exactly as enrollment_transition records it, without
     # re-reading and locking a row nobody else can see yet (it was created in this
     # transaction). The audit trail (pghistory) has the insert event with its context.
     try:
-        enrollment = Enrollment.objects.create(
+        enrollment = _new_enrollment(
+            data,
             customer=customer,
-            service_account=premise,
-            esiid=premise.esiid,
+            premise=premise,
             plan=plan,
             channel=channel,
-            status=Enrollment.Status.SUBMITTED,
-            enrollment_type=data.enrollment_type,
-            requested_start_date=data.requested_start_date,
-            created_by=actor,
-            promo_code=promo,
-            referral_source=referral,
-            affiliate_code=data.affiliate_code,
-            critical_care=data.critical_care,
-            deposit_alternative=data.deposit_alternative,
-            consent_method=consent,
-            consent_at=timezone.now() if consent is not None else None,
-            consent_agent=proof.agent if proof and getattr(proof.agent, "pk", None) else None,
-            consent_ip=proof.ip if proof else None,
-            consent_user_agent=(proof.user_agent if proof else "")[:400],
-            acknowledgements=list(proof.acknowledgements) if proof else [],
-            idempotency_key=idempotency_key or None,
-            submitted_at=clock.now(),
-            rescission_deadline=rescission_deadline(market_today()),
+            actor=actor,
+            promo=promo,
+            referral=referral,
+            consent=consent,
+            proof=proof,
+            idempotency_key=idempotency_key,
         )
+        enrollment.save(force_insert=True)
     except IntegrityError as exc:  # the partial unique indexes: a concurrent double submit
         if not any(
             name in str(exc)
@@ -667,23 +624,8 @@ def _submit(
     if proof and proof.signed_contract:
         name = f"enrollment-{enrollment.pk}-{getattr(proof.signed_contract, 'name', 'contract')}"
         enrollment.signed_contract.save(name.rsplit("/", 1)[-1], proof.signed_contract, save=True)
-    EnrollmentEvent.objects.create(
-        enrollment=enrollment,
-        from_status=Enrollment.Status.DRAFT,
-        to_status=Enrollment.Status.SUBMITTED,
-        actor=actor,
-        source=source or channel,
-        note="",
-    )
-    logger.info(
-        "enrollment.transition",
-        extra={
-            "enrollment_id": enrollment.pk,
-            "from": Enrollment.Status.DRAFT,
-            "to": Enrollment.Status.SUBMITTED,
-            "source": source or channel,
-        },
-    )
+    _submitted_event(enrollment, actor=actor, source=source or channel).save(force_insert=True)
+    _log_submitted_transition(enrollment, source=source or channel)
     if ctx is not None:
         ctx.open_esiids.add(data.esiid)
         ctx.checked_esiids.add(data.esiid)
@@ -697,6 +639,200 @@ def _submit(
     )
     logger.info("enrollment.submitted", extra={"enrollment_id": enrollment.pk, "channel": channel})
     return enrollment
+
+
+def _new_customer(data: EnrollmentInput, customer_type: CustomerType) -> Customer:
+    """The customer an enrollment creates (unsaved)."""
+    return Customer(
+        customer_type=customer_type,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        company_name=data.company_name,
+        email=data.email,
+        phone=data.phone,
+        language=data.language,
+        notice_preference=data.notice_preference,
+        date_of_birth=data.date_of_birth,
+        drivers_license=data.drivers_license,
+        ssn=data.ssn,
+        ssn_last4=data.ssn[-4:] if data.ssn else "",
+        billing_address_line1=data.billing_address_line1 or data.address_line1,
+        billing_address_line2=data.billing_address_line2
+        if data.billing_address_line1
+        else data.address_line2,
+        billing_city=data.billing_city or data.city,
+        billing_state=data.billing_state or data.state,
+        billing_zip=data.billing_zip or data.zip_code,
+    )
+
+
+def _new_premise(data: EnrollmentInput, customer: Customer, utility: Utility) -> ServiceAccount:
+    return ServiceAccount(
+        customer=customer,
+        utility=utility,
+        esiid=data.esiid,
+        meter_number=data.meter_number,
+        address_line1=data.address_line1,
+        address_line2=data.address_line2,
+        city=data.city,
+        state=data.state,
+        zip_code=data.zip_code,
+    )
+
+
+def _new_enrollment(
+    data: EnrollmentInput,
+    *,
+    customer: Customer,
+    premise: ServiceAccount,
+    plan: Plan,
+    channel: str,
+    actor,
+    promo: PromoCode | None,
+    referral: ReferralSource | None,
+    consent: ConsentMethod | None,
+    proof: Proof | None,
+    idempotency_key: str | None,
+) -> Enrollment:
+    """The enrollment as submitted (unsaved): written in one INSERT, status SUBMITTED."""
+    now = timezone.now()
+    return Enrollment(
+        customer=customer,
+        service_account=premise,
+        esiid=premise.esiid,
+        plan=plan,
+        channel=channel,
+        status=Enrollment.Status.SUBMITTED,
+        enrollment_type=data.enrollment_type,
+        requested_start_date=data.requested_start_date,
+        created_by=actor,
+        promo_code=promo,
+        referral_source=referral,
+        affiliate_code=data.affiliate_code,
+        critical_care=data.critical_care,
+        deposit_alternative=data.deposit_alternative,
+        consent_method=consent,
+        consent_at=now if consent is not None else None,
+        consent_agent=proof.agent if proof and getattr(proof.agent, "pk", None) else None,
+        consent_ip=proof.ip if proof else None,
+        consent_user_agent=(proof.user_agent if proof else "")[:400],
+        acknowledgements=list(proof.acknowledgements) if proof else [],
+        idempotency_key=idempotency_key or None,
+        submitted_at=clock.now(),
+        rescission_deadline=rescission_deadline(market_today()),
+    )
+
+
+def _submitted_event(enrollment: Enrollment, *, actor, source: str) -> EnrollmentEvent:
+    """The draft -> submitted step of the life cycle, as enrollment_transition records it."""
+    return EnrollmentEvent(
+        enrollment=enrollment,
+        from_status=Enrollment.Status.DRAFT,
+        to_status=Enrollment.Status.SUBMITTED,
+        actor=actor,
+        source=source,
+        note="",
+    )
+
+
+def _log_submitted_transition(enrollment: Enrollment, *, source: str) -> None:
+    logger.info(
+        "enrollment.transition",
+        extra={
+            "enrollment_id": enrollment.pk,
+            "from": Enrollment.Status.DRAFT,
+            "to": Enrollment.Status.SUBMITTED,
+            "source": source,
+        },
+    )
+
+
+def enrollments_submit_many(
+    *,
+    rows: list[EnrollmentInput],
+    channel: str,
+    context: SubmitContext,
+    actor=None,
+    source: str = "",
+) -> list[Enrollment | ApplicationError]:
+    """``enrollment_submit`` for many rows at once (the Sales Importer's chunk): the same
+    rules per row, then one multi-row INSERT per table (customers, premises, enrollments,
+    events, outbox rows) instead of a savepoint and six statements per row.
+
+    Returns, per row in order, its enrollment or the ``ApplicationError`` that refused it
+    (nothing of a refused row is written). Runs in the caller's transaction: the caller
+    wraps it in a savepoint, and an ``IntegrityError`` (a concurrent submit took one of the
+    ESIIDs) rolls the whole call back; the caller then submits the rows one by one. The
+    context marks accepted ESIIDs open as it goes, so the caller must ``forget_esiid``
+    them when it rolls back.
+    """
+    actor = actor if getattr(actor, "pk", None) else None
+    results: list[Enrollment | ApplicationError | None] = []
+    accepted: list[tuple[int, EnrollmentInput, Utility, CustomerType, Plan, tuple]] = []
+    for data in rows:
+        try:
+            utility, customer_type, plan = _validate(data, channel, context)
+            extras = _extras(data, channel, context)
+            if extras[2] is not None and extras[2].requires_document:
+                raise ApplicationError("Upload the signed contract.", field="signed_contract")
+        except ApplicationError as exc:
+            results.append(exc)
+            continue
+        # a later row of this call with the same ESIID is refused, as it would be one by one
+        context.open_esiids.add(data.esiid)
+        context.checked_esiids.add(data.esiid)
+        accepted.append((len(results), data, utility, customer_type, plan, extras))
+        results.append(None)
+    if not accepted:
+        return [r for r in results if r is not None]
+    customers = Customer.objects.bulk_create([_new_customer(a[1], a[3]) for a in accepted])
+    premises = ServiceAccount.objects.bulk_create(
+        [_new_premise(a[1], c, a[2]) for a, c in zip(accepted, customers, strict=True)]
+    )
+    # an open enrollment a concurrent submit made for one of the ESIIDs: IntegrityError
+    enrollments = Enrollment.objects.bulk_create(
+        [
+            _new_enrollment(
+                data,
+                customer=c,
+                premise=p,
+                plan=plan,
+                channel=channel,
+                actor=actor,
+                promo=extras[0],
+                referral=extras[1],
+                consent=extras[2],
+                proof=None,
+                idempotency_key=None,
+            )
+            for (_i, data, _u, _t, plan, extras), c, p in zip(
+                accepted, customers, premises, strict=True
+            )
+        ]
+    )
+    EnrollmentEvent.objects.bulk_create(
+        [_submitted_event(e, actor=actor, source=source or channel) for e in enrollments]
+    )
+    billing_requests_create(
+        rows=[
+            {
+                "kind": "create_prospect",
+                "subject_type": "enrollment",
+                "subject_id": e.pk,
+                "utility_code": a[2].code,
+                "payload": create_prospect_payload(e),
+                "idempotency_key": f"create_prospect:enrollment:{e.pk}",
+            }
+            for a, e in zip(accepted, enrollments, strict=True)
+        ]
+    )
+    for (index, *_rest), enrollment in zip(accepted, enrollments, strict=True):
+        results[index] = enrollment
+        _log_submitted_transition(enrollment, source=source or channel)
+        logger.info(
+            "enrollment.submitted", extra={"enrollment_id": enrollment.pk, "channel": channel}
+        )
+    return [r for r in results if r is not None]
 
 
 def create_prospect_payload(enrollment: Enrollment) -> dict:
@@ -821,16 +957,23 @@ def set_password_link(*, user, base_url: str) -> str:
 def set_password_email_send(*, user, base_url: str) -> None:
     """Email the customer their set-password link (never a password), after commit."""
     from django.core.mail import send_mail
+    from django.utils import translation
+    from django.utils.translation import gettext
 
     link = set_password_link(user=user, base_url=base_url)
 
     def send() -> None:
-        send_mail(
-            "Your My Account login",
-            f"Welcome! Your username is {user.username}.\n\n"
-            f"Choose your password here (the link works once):\n{link}\n",
-            None,
-            [user.email],
-        )
+        # The customer's document language (PUCT Subst. R. 25.473), English when unknown.
+        customer = Customer.objects.filter(user=user).only("language").first()
+        with translation.override(customer.language if customer else "en"):
+            send_mail(
+                gettext("Your My Account login"),
+                gettext("Welcome! Your username is %(username)s.") % {"username": user.username}
+                + "\n\n"
+                + gettext("Choose your password here (the link works once):")
+                + f"\n{link}\n",
+                None,
+                [user.email],
+            )
 
     transaction.on_commit(send)

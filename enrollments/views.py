@@ -13,6 +13,7 @@ from django.contrib.auth.hashers import make_password
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url
 
@@ -40,7 +41,7 @@ class Flow:
 
 
 QUICK = Flow(Enrollment.Channel.QUICK, "quick", "staff_base.html", "Enroll Customer")
-WIZARD = Flow(Enrollment.Channel.WIZARD, "signup", "enrollments/public_base.html", "Sign up")
+WIZARD = Flow(Enrollment.Channel.WIZARD, "signup", "enrollments/public_base.html", _("Sign up"))
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -232,7 +233,7 @@ def _with_own_usage(rows: list, own) -> list:
         enumerate(priced),
         key=lambda ir: (ir[1].own is None, ir[1].own.annual_cost if ir[1].own else 0, ir[0]),
     )
-    return [r for _, r in ranked]
+    return [r for _rank, r in ranked]
 
 
 def _autofocus(form) -> None:
@@ -412,7 +413,7 @@ def _step(request, flow: Flow, token: UUID, step: str):
         }
         if code not in available:
             return _invalid(
-                request, flow, draft, "products", products_error="Choose a plan from the table."
+                request, flow, draft, "products", products_error=_("Choose a plan from the table.")
             )
         flows.draft_save_step(draft=draft, step="products", data={"plan": code})
         return _after_step(request, flow, draft)
@@ -425,7 +426,7 @@ def _step(request, flow: Flow, token: UUID, step: str):
                 pk=int(choice) if choice.isdigit() else 0
             ).first()
             if draft.customer is None:
-                messages.error(request, "Choose New customer or a customer from the search.")
+                messages.error(request, _("Choose New customer or a customer from the search."))
                 return _invalid(request, flow, draft, "customer")
         flows.draft_save_step(draft=draft, step="customer", data={"customer_choice": choice})
         return _after_step(request, flow, draft)
@@ -447,7 +448,7 @@ def _step(request, flow: Flow, token: UUID, step: str):
         )
         draft.step = "review"
         draft.save(update_fields=["step", "updated_at"])
-        messages.success(request, "Enrollment dates changed.")
+        messages.success(request, _("Enrollment dates changed."))
         return _after_step(request, flow, draft)
     if step == "review":
         return _step_review(request, flow, draft)
@@ -513,8 +514,7 @@ def _step_review(request, flow, draft):
         )
     except ApplicationError as exc:
         return _invalid(request, flow, draft, "review", review_form=form, review_error=exc)
-    draft.refresh_from_db()
-    return _after_step(request, flow, draft)
+    return _after_step(request, flow, draft)  # draft_submit brought ``draft`` up to date
 
 
 # --- Quick Enrollment (staff) -------------------------------------------------------------

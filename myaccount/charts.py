@@ -1,5 +1,10 @@
 """Plotly figures for My Account, built on the server and drawn by plotly.js in the page.
 
+Figures are plain dicts in plotly.js's JSON schema (``{"data": [...], "layout": {...}}``),
+serialised with orjson: plotly.py's figure objects validated every property on each request
+and cost more than the query behind the chart. ``myaccount/tests/test_charts.py`` checks that
+plotly.py accepts each figure unchanged, so a misspelt property still fails a test.
+
 Payload discipline: hourly and daily series go out as ``x0``/``dx`` runs (one trace per run
 of evenly spaced local times, so a DST change or a gap starts a new run) with numbers
 rounded to what a meter resolves, never as one timestamp per point.
@@ -7,13 +12,14 @@ rounded to what a meter resolves, never as one timestamp per point.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import plotly.graph_objects as go
+import orjson
+from django.utils import dateformat
+from django.utils.translation import gettext as _
 
 from opsadmin import clock
 
@@ -48,6 +54,21 @@ def _num(value, unit: str) -> float | int | None:
     return int(number) if number.is_integer() else number
 
 
+def _nums(values, unit: str) -> list:
+    """``_num`` of each value (one call for a whole series: a year of hours is 8,760)."""
+    if unit == "MWh":
+        return [_num(v, unit) for v in values]
+    out: list = []
+    append = out.append
+    for value in values:
+        if value is None:
+            append(None)
+            continue
+        number = round(float(value), 2)
+        append(int(number) if number.is_integer() else number)
+    return out
+
+
 def _x(moment: datetime, period: str) -> str:
     naive = local_naive(moment)
     if period == "hourly":
@@ -63,8 +84,13 @@ def runs(points: list, period: str) -> list[tuple[int, int]]:
         return [(0, len(points))]
     step = timedelta(milliseconds=STEP_MS[period])
     out, begin = [], 0
-    # Points are aware; their wall-clock time in Chicago decides evenness.
-    local = [p.start.astimezone(CHICAGO).replace(tzinfo=None) for p in points]
+    # Points are aware; their wall-clock time in Chicago decides evenness. Python subtracts
+    # two datetimes with the same tzinfo as wall-clock times, so points already in Chicago
+    # time (what the selectors return) need no conversion each.
+    if all(p.start.tzinfo is CHICAGO for p in points):
+        local = [p.start for p in points]
+    else:
+        local = [p.start.astimezone(CHICAGO).replace(tzinfo=None) for p in points]
     previous = local[0]
     for i in range(1, len(points)):
         here = local[i]
@@ -90,7 +116,7 @@ def _series_traces(
     traces = []
     for n, (a, b) in enumerate(segments):
         chunk = points[a:b]
-        y = [_num(getattr(p, field), opts.unit) for p in chunk]
+        y = _nums([getattr(p, field) for p in chunk], opts.unit)
         common = {
             "name": name,
             "legendgroup": key,
@@ -105,7 +131,7 @@ def _series_traces(
         if opts.style == "area":
             traces.append(
                 _trace(
-                    go.Scatter,
+                    "scatter",
                     y=y,
                     mode="lines",
                     line={"color": COLOURS[key], "width": 1.5, "shape": "hv"},
@@ -119,7 +145,7 @@ def _series_traces(
         else:
             traces.append(
                 _trace(
-                    go.Bar,
+                    "bar",
                     y=y,
                     marker={
                         "color": COLOURS[key],
@@ -138,14 +164,14 @@ def _estimated_traces(
 ) -> list:
     """Markers on estimated points: a run's x0/dx with nulls elsewhere, or explicit x when
     the run has few estimates (whichever is smaller)."""
-    traces: list[tuple] = []
+    traces: list[dict] = []
     for a, b in segments:
         chunk = points[a:b]
         flagged = [p for p in chunk if p.estimated]
         if not flagged:
             continue
         common = {
-            "name": "Estimated",
+            "name": _("Estimated"),
             "legendgroup": "estimated",
             "showlegend": not traces,
             "mode": "markers",
@@ -155,15 +181,15 @@ def _estimated_traces(
                 "color": "#b3261e",
                 "line": {"width": 2},
             },
-            "hovertemplate": f"%{{y}} {hover_unit} (estimated)<extra></extra>",
+            "hovertemplate": f"%{{y}} {hover_unit} ({_('estimated')})<extra></extra>",
         }
         if period in STEP_MS and len(flagged) * 4 >= len(chunk):
             y = [_num(p.consumption_kwh, opts.unit) if p.estimated else None for p in chunk]
             common |= {"x0": _x(chunk[0].start, period), "dx": STEP_MS[period]}
         else:
-            y = [_num(p.consumption_kwh, opts.unit) for p in flagged]
+            y = _nums([p.consumption_kwh for p in flagged], opts.unit)
             common["x"] = [_x(p.start, period) for p in flagged]
-        traces.append(_trace(go.Scatter, y=y, **common))
+        traces.append(_trace("scatter", y=y, **common))
     return traces
 
 
@@ -174,19 +200,21 @@ def _previous_trace(
     n = min(len(points), len(previous))
     if n == 0:
         return None
-    y = [_num(p.consumption_kwh, opts.unit) for p in previous[:n]]
-    label = f"Previous period (from {local_naive(previous[0].start):%b %d, %Y})"
+    y = _nums([p.consumption_kwh for p in previous[:n]], opts.unit)
+    label = _("Previous period (from %(date)s)") % {
+        "date": dateformat.format(local_naive(previous[0].start), _("M d, Y"))
+    }
     common: dict[str, object] = {
         "name": label,
         "mode": "lines",
         "line": {"color": COLOURS["previous"], "width": 2, "dash": "dot"},
-        "hovertemplate": f"%{{y}} {hover_unit}<extra>Previous period</extra>",
+        "hovertemplate": f"%{{y}} {hover_unit}<extra>{_('Previous period')}</extra>",
     }
     if period in STEP_MS:
         common |= {"x0": _x(points[0].start, period), "dx": STEP_MS[period]}
     else:
         common["x"] = [_x(p.start, period) for p in points[:n]]
-    return _trace(go.Scatter, y=y, **common)
+    return _trace("scatter", y=y, **common)
 
 
 def _layout(*, title: str, y_title: str, height: int = 420, barmode: str = "group") -> dict:
@@ -215,7 +243,7 @@ def usage_figure(result, *, period: str, opts: ChartOptions, title: str) -> dict
         points,
         period=period,
         field="consumption_kwh",
-        name="Consumption",
+        name=_("Consumption"),
         key="consumption",
         opts=opts,
         hover_unit=unit,
@@ -226,7 +254,7 @@ def usage_figure(result, *, period: str, opts: ChartOptions, title: str) -> dict
             points,
             period=period,
             field="generation_kwh",
-            name="Generation",
+            name=_("Generation"),
             key="generation",
             opts=opts,
             hover_unit=unit,
@@ -241,42 +269,30 @@ def usage_figure(result, *, period: str, opts: ChartOptions, title: str) -> dict
     traces += _estimated_traces(
         points, period=period, opts=opts, hover_unit=unit, segments=segments
     )
-    layout = _layout(title=title, y_title=f"Energy ({unit})")
+    layout = _layout(title=title, y_title=_("Energy (%(unit)s)") % {"unit": unit})
     if period == "monthly":
         layout["xaxis"] |= {"tickformat": "%b %Y", "dtick": "M1"}
     return figure_dict(traces, layout)
 
 
-def _trace(cls, *, y: list, **attrs) -> tuple:
-    """A plotly trace whose long arrays skip plotly.py's per-element validation (a year of
-    hours costs ~0.2 s there); they are set on the figure's JSON after validation."""
-    arrays = {"y": y}
-    if isinstance(attrs.get("x"), list):
-        arrays["x"] = attrs.pop("x")
-    return cls(**attrs), arrays
+def _clean(attrs: dict) -> dict:
+    """Drop unset (None) properties, in nested property dicts too, as plotly.py did; data
+    arrays keep their None entries (gaps)."""
+    return {k: _clean(v) if isinstance(v, dict) else v for k, v in attrs.items() if v is not None}
 
 
-def figure_dict(traces: list, layout: dict) -> dict:
-    objects, arrays = [], []
-    for trace in traces:
-        if isinstance(trace, tuple):
-            objects.append(trace[0])
-            arrays.append(trace[1])
-        else:
-            objects.append(trace)
-            arrays.append({})
-    fig = go.Figure(data=objects, layout=layout)
-    out = fig.to_plotly_json()
-    for data, extra in zip(out["data"], arrays, strict=True):
-        data.update(extra)
-    # plotly.py inlines its whole default template (~9 kB); our layout sets what it needs.
-    out["layout"].pop("template", None)
-    return out
+def _trace(kind: str, **attrs) -> dict:
+    """A plotly.js trace of ``kind`` ("bar", "scatter") as the JSON plotly.js reads."""
+    return {"type": kind, **_clean(attrs)}
+
+
+def figure_dict(traces: list[dict], layout: dict) -> dict:
+    return {"data": traces, "layout": _clean(layout)}
 
 
 def to_json(figure: dict) -> str:
     """Compact JSON for a <script type="application/json"> block (safe inside HTML)."""
-    text = json.dumps(figure, separators=(",", ":"), default=_default)
+    text = orjson.dumps(figure, default=_default, option=orjson.OPT_SERIALIZE_NUMPY).decode()
     # Inside <script>, "</" could end the element; escape it and the HTML-significant chars.
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
@@ -284,8 +300,6 @@ def to_json(figure: dict) -> str:
 def _default(value):
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
@@ -297,15 +311,16 @@ def _default(value):
 def summary_figure(result) -> dict:
     points = list(result.points)
     x = [local_naive(p.start).strftime("%Y-%m-%d") for p in points]
-    y = [_num(p.consumption_kwh, "kWh") for p in points]
-    trace = go.Bar(
+    y = _nums([p.consumption_kwh for p in points], "kWh")
+    trace = _trace(
+        "bar",
         x=x,
         y=y,
-        name="Consumption",
+        name=_("Consumption"),
         marker={"color": COLOURS["consumption"]},
         hovertemplate="%{x|%b %Y}: %{y} kWh<extra></extra>",
     )
-    layout = _layout(title="Monthly usage", y_title="kWh", height=260)
+    layout = _layout(title=_("Monthly usage"), y_title="kWh", height=260)
     layout["margin"] = {"l": 50, "r": 10, "t": 40, "b": 40}
     layout["showlegend"] = False
     layout["xaxis"] |= {"tickformat": "%b", "dtick": "M1"}
@@ -351,7 +366,8 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
         layout = _layout(title=title, y_title=y_title, height=320)
         layout["showlegend"] = False
         layout["xaxis"] |= {"tickformat": "%b %Y"}
-        trace = go.Bar(
+        trace = _trace(
+            "bar",
             x=x,
             y=y,
             name=title,
@@ -363,9 +379,9 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
     charts = [
         {
             "id": "bill-kwh",
-            "title": "Monthly usage (kWh)",
+            "title": _("Monthly usage (kWh)"),
             "figure": single(
-                "Monthly usage (kWh)",
+                _("Monthly usage (kWh)"),
                 [float(r["bill"].kwh) for r in rows],
                 "kWh",
                 "%{x|%b %Y}: %{y} kWh<extra></extra>",
@@ -373,22 +389,22 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
         },
         {
             "id": "bill-amount",
-            "title": "Monthly bill amount ($)",
+            "title": _("Monthly bill amount ($)"),
             "figure": single(
-                "Monthly bill amount ($)",
+                _("Monthly bill amount ($)"),
                 [float(r["bill"].amount) for r in rows],
-                "US dollars",
+                _("US dollars"),
                 "%{x|%b %Y}: $%{y:.2f}<extra></extra>",
                 key="generation",
             ),
         },
         {
             "id": "bill-avg-daily",
-            "title": "Average daily usage per bill period (kWh/day)",
+            "title": _("Average daily usage per bill period (kWh/day)"),
             "figure": single(
-                "Average daily usage per bill period (kWh/day)",
+                _("Average daily usage per bill period (kWh/day)"),
                 [float(r["avg_daily_kwh"]) for r in rows],
-                "kWh per day",
+                _("kWh per day"),
                 "%{x|%b %Y}: %{y} kWh/day<extra></extra>",
                 key="previous",
             ),
@@ -396,10 +412,12 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
     ]
     this_year, last_year = year_over_year(bills)
     year = max((b.period_end.year for b in bills), default=clock.today().year)
-    layout = _layout(title="This year vs last year (kWh)", y_title="kWh", height=320)
+    layout = _layout(title=_("This year vs last year (kWh)"), y_title="kWh", height=320)
+    months = month_abbreviations()
     traces = [
-        go.Bar(
-            x=list(MONTHS),
+        _trace(
+            "bar",
+            x=months,
             y=last_year,
             name=str(year - 1),
             marker={
@@ -408,8 +426,9 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
             },
             hovertemplate=f"%{{x}} {year - 1}: %{{y}} kWh<extra></extra>",
         ),
-        go.Bar(
-            x=list(MONTHS),
+        _trace(
+            "bar",
+            x=months,
             y=this_year,
             name=str(year),
             marker={
@@ -422,11 +441,16 @@ def billing_figures(bills: list, *, textured: bool = False) -> list[dict]:
     charts.append(
         {
             "id": "bill-yoy",
-            "title": "This year vs last year (kWh)",
+            "title": _("This year vs last year (kWh)"),
             "figure": figure_dict(traces, layout),
         }
     )
     return charts
+
+
+def month_abbreviations() -> list[str]:
+    """Jan..Dec in the active language (Django's own month catalogue)."""
+    return [dateformat.format(date(2000, m, 1), "M") for m in range(1, 13)]
 
 
 def year_over_year(bills: list) -> tuple[list, list]:

@@ -5,13 +5,21 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from enrollments.models import Customer
 from opsadmin import clock
 from opsadmin.models import User
 
-PERIODS = (("hourly", "Hourly"), ("daily", "Daily"), ("monthly", "Monthly"))
+PERIODS = (("hourly", _("Hourly")), ("daily", _("Daily")), ("monthly", _("Monthly")))
+PERIOD_VALUES = {
+    "hourly": _("hourly values"),
+    "daily": _("daily values"),
+    "monthly": _("monthly values"),
+}
 # The longest Date Range each Period allows (days, inclusive). A year of hourly points
 # is ~8,760 values, which the compact x0/dx payload carries comfortably.
 MAX_SPAN_DAYS = {"hourly": 366, "daily": 731, "monthly": 1096}
@@ -36,6 +44,17 @@ class CustomerPasswordResetForm(PasswordResetForm):
 
 
 class ProfileForm(forms.ModelForm):
+    # Each language named in its own tongue, so a customer finds theirs whatever is shown.
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    notice_preference = forms.ChoiceField(
+        label=_("Send my notices by"),
+        choices=[
+            (Customer.NoticePreference.EMAIL, _("Email")),
+            (Customer.NoticePreference.LETTER, _("Letter")),
+        ],
+        widget=forms.RadioSelect,
+    )
+
     class Meta:
         model = Customer
         fields = [
@@ -50,12 +69,15 @@ class ProfileForm(forms.ModelForm):
             "billing_zip",
         ]
         labels = {
-            "notice_preference": "Send my notices by",
-            "billing_address_line1": "Mailing address",
-            "billing_address_line2": "Mailing address (line 2)",
-            "billing_city": "City",
-            "billing_state": "State",
-            "billing_zip": "Zip code",
+            "email": _("Email"),
+            "phone": _("Phone"),
+            "language": _("Language"),
+            "notice_preference": _("Send my notices by"),
+            "billing_address_line1": _("Mailing address"),
+            "billing_address_line2": _("Mailing address (line 2)"),
+            "billing_city": _("City"),
+            "billing_state": _("State"),
+            "billing_zip": _("Zip code"),
         }
         widgets = {
             "notice_preference": forms.RadioSelect,
@@ -66,13 +88,13 @@ class ProfileForm(forms.ModelForm):
     def clean_billing_state(self):
         state = self.cleaned_data["billing_state"].strip().upper()
         if state and (len(state) != 2 or not state.isalpha()):
-            raise forms.ValidationError("Use the 2-letter state code.")
+            raise forms.ValidationError(_("Use the 2-letter state code."))
         return state
 
     def clean_billing_zip(self):
         value = self.cleaned_data["billing_zip"].strip()
         if value and not (len(value) == 5 and value.isdigit()):
-            raise forms.ValidationError("Enter a 5-digit zip code.")
+            raise forms.ValidationError(_("Enter a 5-digit zip code."))
         return value
 
     def clean(self):
@@ -81,7 +103,7 @@ class ProfileForm(forms.ModelForm):
             cleaned.get(f) for f in ("billing_address_line1", "billing_city", "billing_zip")
         ):
             self.add_error(
-                "billing_address_line1", "Letters need a mailing address, city and zip code."
+                "billing_address_line1", _("Letters need a mailing address, city and zip code.")
             )
         return cleaned
 
@@ -89,29 +111,31 @@ class ProfileForm(forms.ModelForm):
 class UsageForm(forms.Form):
     """The SMT chart controls: Period, Date Range, Compare Previous, unit, style, texture."""
 
-    period = forms.ChoiceField(choices=PERIODS, initial="daily", widget=forms.RadioSelect)
+    period = forms.ChoiceField(
+        label=_("Period"), choices=PERIODS, initial="daily", widget=forms.RadioSelect
+    )
     start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     end = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    compare = forms.BooleanField(label="Compare previous", required=False)
+    compare = forms.BooleanField(label=_("Compare previous"), required=False)
     unit = forms.ChoiceField(
-        label="Unit",
+        label=_("Unit"),
         choices=(("kWh", "kWh"), ("MWh", "MWh")),
         initial="kWh",
         required=False,
         widget=forms.RadioSelect,
     )
     style = forms.ChoiceField(
-        label="Chart type",
-        choices=(("columns", "Columns"), ("area", "Area")),
+        label=_("Chart type"),
+        choices=(("columns", _("Columns")), ("area", _("Area"))),
         initial="columns",
         required=False,
         widget=forms.RadioSelect,
     )
-    textured = forms.BooleanField(label="Textured view", required=False)
+    textured = forms.BooleanField(label=_("Textured view"), required=False)
 
     def __init__(self, *args, available: tuple[date, date] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -135,14 +159,17 @@ class UsageForm(forms.Form):
         if first and start < first:
             start = first
         if start > end:
-            self.add_error("start", "The start date must be on or before the end date.")
+            self.add_error("start", _("The start date must be on or before the end date."))
             return cleaned
         span = (end - start).days + 1
         if span > MAX_SPAN_DAYS[period]:
             self.add_error(
                 "start",
-                f"{dict(PERIODS)[period]} shows at most {MAX_SPAN_DAYS[period]} days; "
-                "pick a shorter range or a longer period.",
+                gettext(
+                    "%(period)s shows at most %(days)s days; "
+                    "pick a shorter range or a longer period."
+                )
+                % {"period": dict(PERIODS)[period], "days": MAX_SPAN_DAYS[period]},
             )
             return cleaned
         cleaned["start"], cleaned["end"] = start, end

@@ -3,7 +3,9 @@
 Chain: UsagePoint -> MeterReading -> ReadingType -> IntervalBlock -> IntervalReading
 (texas-market.md section 4). Values are whole Wh (``uom`` 72, ``powerOfTenMultiplier`` 0);
 ``timePeriod.start`` is UTC epoch seconds. Estimated readings carry ReadingQuality 8
-(estimated, machine-computed); actual ones 19 (billing-acceptable) as SMT validates them.
+(estimated using reference day); actual ones 0 (valid: passed the meter data validation SMT
+applies). Code 19 (revenue-quality) exists only in later ESPI code lists, and consumers built
+on the earlier ones (greenbutton-objects among them) reject a feed that uses it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ DST_START_RULE = "360E2000"
 DST_END_RULE = "B40E2000"
 
 QUALITY_ESTIMATED = 8
-QUALITY_ACTUAL = 19
+QUALITY_ACTUAL = 0
 FLOW_FORWARD = 1  # delivered to the customer
 FLOW_REVERSE = 19  # received from the customer (surplus generation)
 
@@ -59,16 +61,29 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def _entry(feed, *, href: str, title: str, updated: str, related: Sequence[str] = ()):
+def _entry(
+    feed,
+    *,
+    href: str,
+    up: str,
+    title: str,
+    updated: str,
+    related: Sequence[str] = (),
+):
+    """One Atom entry linked as the ESPI DataCustodian publishes it: ``self`` is the resource,
+    ``up`` its collection, ``related`` the collections and resources it leads to (NAESB
+    REQ.21 ESPI, the Green Button RESTful resource URIs)."""
     entry = _sub(feed, _a("entry"))
     _sub(entry, _a("id"), f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, href)}")
     ET.SubElement(entry, _a("link"), {"rel": "self", "href": href})
+    ET.SubElement(entry, _a("link"), {"rel": "up", "href": up})
     for rel in related:
         ET.SubElement(entry, _a("link"), {"rel": "related", "href": rel})
     _sub(entry, _a("title"), title)
+    content = _sub(entry, _a("content"))
     _sub(entry, _a("published"), updated)
     _sub(entry, _a("updated"), updated)
-    return _sub(entry, _a("content"))
+    return content
 
 
 def espi_feed(
@@ -86,7 +101,13 @@ def espi_feed(
     _sub(feed, _a("updated"), updated)
 
     ltp_href = f"{base}/LocalTimeParameters/1"
-    content = _entry(feed, href=ltp_href, title="America/Chicago", updated=updated)
+    content = _entry(
+        feed,
+        href=ltp_href,
+        up=f"{base}/LocalTimeParameters",
+        title="America/Chicago",
+        updated=updated,
+    )
     ltp = _sub(content, _e("LocalTimeParameters"))
     _sub(ltp, _e("dstEndRule"), DST_END_RULE)
     _sub(ltp, _e("dstOffset"), DST_OFFSET)
@@ -97,6 +118,7 @@ def espi_feed(
     content = _entry(
         feed,
         href=up_href,
+        up=f"{base}/UsagePoint",
         title=title,
         updated=updated,
         related=[f"{up_href}/MeterReading", ltp_href],
@@ -114,18 +136,26 @@ def espi_feed(
         content = _entry(
             feed,
             href=mr_href,
+            up=f"{up_href}/MeterReading",
             title=name.capitalize(),
             updated=updated,
             related=[ib_href, rt_href],
         )
         _sub(content, _e("MeterReading"))
 
-        content = _entry(feed, href=rt_href, title=f"{name.capitalize()} (Wh)", updated=updated)
+        content = _entry(
+            feed,
+            href=rt_href,
+            up=f"{base}/ReadingType",
+            title=f"{name.capitalize()} (Wh)",
+            updated=updated,
+        )
         reading_type = _sub(content, _e("ReadingType"))
         _sub(reading_type, _e("accumulationBehaviour"), 4)  # delta data
         _sub(reading_type, _e("commodity"), 1)  # electricity, secondary metered
         _sub(reading_type, _e("currency"), 840)
         _sub(reading_type, _e("dataQualifier"), 12)  # normal
+        _sub(reading_type, _e("defaultQuality"), QUALITY_ACTUAL)
         _sub(
             reading_type,
             _e("flowDirection"),
@@ -138,7 +168,13 @@ def espi_feed(
         _sub(reading_type, _e("timeAttribute"), 0)
         _sub(reading_type, _e("uom"), 72)  # Wh
 
-        content = _entry(feed, href=f"{ib_href}/1", title="", updated=updated)
+        content = _entry(
+            feed,
+            href=f"{ib_href}/1",
+            up=ib_href,
+            title=f"{name.capitalize()} readings",
+            updated=updated,
+        )
         block = _sub(content, _e("IntervalBlock"))
         first, last = readings[0], readings[-1]
         interval = _sub(block, _e("interval"))

@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.utils import dateformat
+from django.utils.translation import gettext, ngettext
+
 from authorizations.selectors import ASSUMPTIONS, PlanCost, plan_costs_for_usage
 from enrollments.models import Customer, Enrollment, ServiceAccount
 from myaccount import sources
@@ -47,15 +50,28 @@ def own_months(*, service_account: ServiceAccount, today: date) -> tuple[list, s
             return [], ""
         first, last = points[0].start, points[-1].start
         n = len(points)
-        return [p.consumption_kwh for p in points], (
-            f"{n} month{'s' if n != 1 else ''} from Smart Meter Texas ({first:%b %Y}–{last:%b %Y})"
-        )
+        month_year = gettext("M Y")
+        return [p.consumption_kwh for p in points], ngettext(
+            "%(n)s month from Smart Meter Texas (%(first)s–%(last)s)",
+            "%(n)s months from Smart Meter Texas (%(first)s–%(last)s)",
+            n,
+        ) % {
+            "n": n,
+            "first": dateformat.format(first, month_year),
+            "last": dateformat.format(last, month_year),
+        }
     bills = list(reversed(sources.bills_for(service_account=service_account)[:12]))
     if not bills:
         return [], ""
     n = len(bills)
-    span = f"{bills[0].period_start:%b %-d, %Y}–{bills[-1].period_end:%b %-d, %Y}"
-    return [b.kwh for b in bills], f"your last {n} bill{'s' if n != 1 else ''} ({span})"
+    short = gettext("M j, Y")
+    span = (
+        f"{dateformat.format(bills[0].period_start, short)}–"
+        f"{dateformat.format(bills[-1].period_end, short)}"
+    )
+    return [b.kwh for b in bills], ngettext(
+        "your last %(n)s bill (%(span)s)", "your last %(n)s bills (%(span)s)", n
+    ) % {"n": n, "span": span}
 
 
 def renewal_offers(
@@ -80,10 +96,13 @@ def renewal_offers(
     )
     if not costs:
         return None
-    scaled = "" if len(kwh) >= 12 else ", scaled to a year"
+    if len(kwh) >= 12:
+        source = gettext("Priced on %(where)s: %(kwh)s kWh a year.")
+    else:
+        source = gettext("Priced on %(where)s: %(kwh)s kWh a year, scaled to a year.")
     return RenewalOffers(
         costs=costs,
         renewal_plan_id=renewal_plan.pk if renewal_plan is not None else None,
-        source=f"Priced on {where}: {costs[0].annual_kwh:,} kWh a year{scaled}.",
+        source=source % {"where": where, "kwh": f"{costs[0].annual_kwh:,}"},
         assumptions=ASSUMPTIONS,
     )

@@ -37,3 +37,17 @@ def customer_profile_update(*, customer: Customer, data: dict) -> Customer:
             "myaccount.profile.updated", extra={"customer_id": customer.pk, "fields": changed}
         )
     return customer
+
+
+@transaction.atomic
+def customer_language_set(*, customer: Customer, language: str) -> Customer:
+    """The language switch: the customer's documents, notices and pages use ``language``."""
+    if language not in dict(Customer.Language.choices):
+        raise ValueError(f"unsupported language {language!r}")
+    if customer.language != language:
+        customer.language = language
+        customer.save(update_fields=["language"])
+        logger.info(
+            "myaccount.language.updated", extra={"customer_id": customer.pk, "language": language}
+        )
+    return customer

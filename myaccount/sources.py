@@ -113,6 +113,8 @@ def green_button_readings(
         )
         after = bill.period_end + timedelta(days=1)  # inclusive end: up to the next midnight
         finish = datetime(after.year, after.month, after.day, tzinfo=CHICAGO)
-        seconds = max(int((finish - begin).total_seconds()), 86400)
+        # aware datetimes sharing one tzinfo subtract as wall clocks; a period across a DST
+        # change is an hour shorter or longer than that, so measure in epoch seconds
+        seconds = max(int(finish.timestamp() - begin.timestamp()), 86400)
         channels["consumption"].append(Reading(start=begin, seconds=seconds, kwh=float(bill.kwh)))
     return channels

@@ -18,6 +18,7 @@ urlpatterns = [
         views.SetPasswordView.as_view(),
         name="set_password",
     ),
+    path("language/", views.language_set, name="language_set"),
     path("", views.dashboard, name="dashboard"),
     path("account/", views.account_switch, name="account_switch"),
     path("usage/", views.usage, name="usage"),

@@ -7,23 +7,29 @@ from datetime import date
 from decimal import Decimal
 
 from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import dateformat, translation
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enrollments.models import ServiceAccount
 from myaccount import charts, greenbutton, sources
 from myaccount import renewal as renewals
 from myaccount.forms import (
+    PERIOD_VALUES,
     PERIODS,
     CustomerPasswordResetForm,
     ProfileForm,
     UsageForm,
 )
+from myaccount.middleware import customer_language
 from myaccount.selectors import (
     SESSION_KEY,
     bill_for_customer,
@@ -33,13 +39,45 @@ from myaccount.selectors import (
     service_account_for_customer,
     service_accounts_for,
 )
-from myaccount.services import customer_profile_update
+from myaccount.services import customer_language_set, customer_profile_update
 from opsadmin import clock
 from opsadmin.forms import CustomerLoginForm
 from opsadmin.permissions import customer_required
 
 RENEWAL_NOTICE_DAYS = 60  # PURA 39.112: notices run in the last third / 30-60 days before expiry
 TABLE_MAX_ROWS = 744  # a month of hours; longer spans point at the CSV for the full table
+
+
+# --- language switch (public and My Account) ---------------------------------------------
+
+
+@require_POST
+def language_set(request):
+    """The visible language switch: a cookie for everyone, the stored preference for a customer.
+
+    Works without JavaScript (a plain form POST); ``next`` must be a path on this site.
+    """
+    language = request.POST.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest("Unsupported language.")
+    nxt = request.POST.get("next") or "/myaccount/"
+    if not url_has_allowed_host_and_scheme(
+        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        nxt = "/myaccount/"
+    if customer_language(request.user) is not None:
+        customer_language_set(customer=request.user.customer, language=language)
+    translation.activate(language)
+    response = redirect(nxt)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=request.is_secure(),
+        httponly=True,
+    )
+    return response
 
 
 # --- sign-in, password reset, set password ------------------------------------------------
@@ -80,7 +118,7 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         # Whoever holds the emailed link controls the login: lift a lockout on it.
         axes_reset(username=form.user.get_username())
-        messages.success(self.request, "Your password is set. Sign in with it now.")
+        messages.success(self.request, _("Your password is set. Sign in with it now."))
         return response
 
 
@@ -150,23 +188,25 @@ def _life_cycle_text(enrollment) -> str:
     status = enrollment.status
     S = type(enrollment).Status
     if status in (S.SUBMITTED, S.PENDING):
-        return "We have your enrollment and are confirming it with the market."
+        return _("We have your enrollment and are confirming it with the market.")
     if status == S.ACCEPTED:
         when = enrollment.requested_start_date
         return (
-            f"Your service is scheduled to start on {when:%B %-d, %Y}."
+            _("Your service is scheduled to start on %(date)s.") % {"date": _fmt_long(when)}
             if when
-            else "Your service is scheduled to start soon."
+            else _("Your service is scheduled to start soon.")
         )
     if status == S.ACTIVE and enrollment.service_start_date:
-        return f"Active since {enrollment.service_start_date:%B %-d, %Y}."
+        return _("Active since %(date)s.") % {"date": _fmt_long(enrollment.service_start_date)}
     if status == S.REJECTED:
-        return f"Your enrollment could not be completed: {enrollment.rejection_reason}"
+        return _("Your enrollment could not be completed: %(reason)s") % {
+            "reason": enrollment.rejection_reason
+        }
     if status in (S.DROPPED, S.MOVED_OUT) and enrollment.service_end_date:
-        return (
-            f"Your service with us ended on {enrollment.service_end_date:%B %-d, %Y}. "
-            "Your usage history and bills stay here for you."
-        )
+        return _(
+            "Your service with us ended on %(date)s. Your usage history and bills stay here "
+            "for you."
+        ) % {"date": _fmt_long(enrollment.service_end_date)}
     return enrollment.get_status_display()
 
 
@@ -199,15 +239,22 @@ def dashboard(request):
             notices.append(
                 {
                     "kind": "warn",
-                    "text": f"Your contract ends on {enrollment.contract_end_date:%B %-d, %Y} "
-                    f"({days_left} days). Renew to keep your rate plan.",
+                    "text": _(
+                        "Your contract ends on %(date)s (%(days)s days). "
+                        "Renew to keep your rate plan."
+                    )
+                    % {"date": _fmt_long(enrollment.contract_end_date), "days": days_left},
                     "link": reverse("myaccount:renewal"),
-                    "link_text": "See renewal offers priced on your usage",
+                    "link_text": _("See renewal offers priced on your usage"),
                 }
             )
     if result.data_through:
         notices.append(
-            {"kind": "info", "text": f"Usage data through {result.data_through:%B %-d, %Y}."}
+            {
+                "kind": "info",
+                "text": _("Usage data through %(date)s.")
+                % {"date": _fmt_long(result.data_through)},
+            }
         )
     ctx.update(
         enrollment=enrollment,
@@ -248,18 +295,28 @@ def renewal(request):
 
 
 def _source_label(result) -> str:
-    return "Smart Meter Texas" if result.source == "smt" else "your bills (billing system)"
+    return "Smart Meter Texas" if result.source == "smt" else _("your bills (billing system)")
 
 
 # --- usage -------------------------------------------------------------------------------------
 
 
 def _fmt_date(value: date) -> str:
-    return f"{value:%b} {value.day}, {value.year}"
+    """ "Jan 5, 2026" / "5 ene 2026": the active language's short date."""
+    return dateformat.format(value, _("M j, Y"))
+
+
+def _fmt_long(value: date) -> str:
+    """ "January 5, 2026" / "5 de enero de 2026"."""
+    return dateformat.format(value, _("F j, Y"))
 
 
 def _chart_title(period: str, start: date, end: date) -> str:
-    return f"{dict(PERIODS)[period]} usage, {_fmt_date(start)} – {_fmt_date(end)}"
+    return _("%(period)s usage, %(start)s – %(end)s") % {
+        "period": dict(PERIODS)[period],
+        "start": _fmt_date(start),
+        "end": _fmt_date(end),
+    }
 
 
 def _fmt_energy(value, unit: str) -> str:
@@ -271,16 +328,37 @@ def _fmt_energy(value, unit: str) -> str:
 
 
 def _table_rows(points: list, period: str, limit: int, unit: str) -> list[dict]:
-    fmt = {"hourly": "%Y-%m-%d %H:%M", "monthly": "%B %Y"}.get(period, "%Y-%m-%d")
+    # ISO dates and times read the same in every language; month names follow the language.
+    fmt = {"hourly": "Y-m-d H:i", "monthly": _("F Y")}.get(period, "Y-m-d")
     return [
         {
-            "start": charts.local_naive(p.start).strftime(fmt),
+            "start": dateformat.format(charts.local_naive(p.start), fmt),
             "consumption": _fmt_energy(p.consumption_kwh, unit),
             "generation": _fmt_energy(p.generation_kwh, unit),
             "estimated": p.estimated,
         }
         for p in points[:limit]
     ]
+
+
+def _table_body(rows: list[dict], *, generation: bool) -> str:
+    """The data table's rows as HTML, built here rather than by a template loop (up to 744
+    rows of 3-4 cells: the template engine's per-node cost was most of a year's request)."""
+    cells = '<tr><td>{}</td><td class="num">{}</td>'
+    if generation:
+        cells += '<td class="num">{}</td>'
+    cells += "<td>{}</td></tr>"
+    estimated = _("Estimated")
+    return format_html_join(
+        "",
+        cells,
+        (
+            (r["start"], r["consumption"], r["generation"], estimated if r["estimated"] else "")
+            if generation
+            else (r["start"], r["consumption"], estimated if r["estimated"] else "")
+            for r in rows
+        ),
+    )
 
 
 def _query(**params) -> str:
@@ -324,6 +402,8 @@ def usage(request):
         invalid=invalid,
         result=result,
         period=period,
+        period_label=dict(PERIODS)[period],
+        period_values=PERIOD_VALUES[period],
         start=start,
         end=end,
         opts=opts,
@@ -351,10 +431,12 @@ def usage(request):
         )
         payload = charts.to_json(figure)
         points = list(result.points)
+        table_rows = _table_rows(points, result.period, TABLE_MAX_ROWS, opts.unit)
         ctx.update(
             chart_json=payload,
             payload_bytes=len(payload.encode()),
-            table_rows=_table_rows(points, result.period, TABLE_MAX_ROWS, opts.unit),
+            table_rows=table_rows,
+            table_body=_table_body(table_rows, generation=result.has_generation),
             table_truncated=len(points) > TABLE_MAX_ROWS,
             point_count=len(points),
             estimated_count=sum(1 for p in points if p.estimated),
@@ -410,7 +492,7 @@ class _Echo:
 @require_GET
 def usage_csv(request):
     """CSV of what the chart shows. Stable URL for scripts (see the issue text)."""
-    _, _, selected = _portal(request, account_param=request.GET.get("account"))
+    _customer, _accounts, selected = _portal(request, account_param=request.GET.get("account"))
     if selected is None:
         raise Http404("No service account.")
     try:
@@ -449,7 +531,7 @@ def usage_csv(request):
 @require_GET
 def usage_xml(request):
     """Green Button (ESPI) XML: 15-minute readings where SMT has them, else bill periods."""
-    _, _, selected = _portal(request, account_param=request.GET.get("account"))
+    _customer, _accounts, selected = _portal(request, account_param=request.GET.get("account"))
     if selected is None:
         raise Http404("No service account.")
     try:
@@ -526,7 +608,7 @@ def profile(request):
     form = ProfileForm(request.POST or None, instance=customer)
     if request.method == "POST" and form.is_valid():
         customer_profile_update(customer=customer, data=form.cleaned_data)
-        messages.success(request, "Your profile is saved.")
+        messages.success(request, _("Your profile is saved."))
         return redirect("myaccount:profile")
     ctx = _context(request, customer, accounts, selected, form=form)
     return render(request, "myaccount/profile.html", ctx)

@@ -13,12 +13,27 @@ class NoticeTemplateForm(forms.ModelForm):
 
     class Meta:
         model = NoticeTemplate
-        fields = ["name", "code", "kind", "record_kind", "subject", "body", "active"]
+        fields = [
+            "name",
+            "code",
+            "kind",
+            "record_kind",
+            "language",
+            "translation_of",
+            "subject",
+            "body",
+            "active",
+        ]
         widgets = {"body": forms.Textarea(attrs={"rows": 16, "cols": 80})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["record_kind"].choices = [(k.name, k.label) for k in registry.record_kinds()]
+        others = NoticeTemplate.objects.filter(translation_of__isnull=True, language="en")
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        self.fields["translation_of"].queryset = others  # type: ignore[attr-defined]
+        self.fields["language"].required = False  # English unless a language is chosen
 
     def clean(self):
         cleaned = super().clean()
@@ -30,6 +45,14 @@ class NoticeTemplateForm(forms.ModelForm):
             self.add_error("body", exc.message)
         if cleaned.get("kind") == NoticeTemplate.Kind.EMAIL and not cleaned.get("subject"):
             self.add_error("subject", "An email needs a subject.")
+        cleaned["language"] = cleaned.get("language") or "en"
+        base, language = cleaned.get("translation_of"), cleaned["language"]
+        if language and language != "en" and base is None:
+            self.add_error("translation_of", "Choose the English template this one translates.")
+        if base is not None and language == "en":
+            self.add_error("language", "A translation is in another language than English.")
+        if base is not None and cleaned.get("kind") and base.kind != cleaned["kind"]:
+            self.add_error("kind", "A translation is the same kind (email/letter) as its original.")
         return cleaned
 
 

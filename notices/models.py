@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -31,10 +32,29 @@ class NoticeTemplate(models.Model):
     )
     body = models.TextField(help_text="HTML. Replacement values are written [NAME].")
     active = models.BooleanField(default=True)
+    # PUCT Subst. R. 25.473: a customer who asks for Spanish gets their notices in Spanish.
+    # The English template is the one configured (e.g. in Renewal setup); each other language
+    # is a template of its own that names it in ``translation_of``.
+    language = models.CharField(max_length=2, choices=settings.LANGUAGES, default="en")
+    translation_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="translations",
+        help_text="The English template this one translates (leave empty for English).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["translation_of", "language"],
+                condition=models.Q(translation_of__isnull=False),
+                name="one_translation_per_language",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import strip_tags
 
 from notices import registry
@@ -29,6 +29,18 @@ class RenderedNotice:
     subject: str
     html: str
     text: str
+    language: str = "en"  # the language the notice is written in
+    fallback_from: str = ""  # the language asked for when no template existed in it
+
+
+def notice_template_for(*, template: NoticeTemplate, language: str) -> NoticeTemplate:
+    """The version of ``template`` written in ``language`` (an active translation), else
+    ``template`` itself (English): a missing translation never stops a notice."""
+    base = template.translation_of or template
+    if base.language == language:
+        return base
+    version = base.translations.filter(language=language, active=True).first()
+    return version or base
 
 
 def notice_template_check(*, subject: str, body: str) -> None:
@@ -50,17 +62,39 @@ def notice_template_save(*, template: NoticeTemplate) -> NoticeTemplate:
     return template
 
 
-def notice_render(*, template: NoticeTemplate, record: Any) -> RenderedNotice:
-    """Render a template for one record: HTML with escaped values, and a text version."""
-    kind = template.record_kind
-    subject = registry.render(template.subject, record_kind=kind, record=record, html=False)
-    html = registry.render(template.body, record_kind=kind, record=record, html=True)
-    # The text part: the template's markup is removed first, then plain values go in (so a
-    # value that looks like markup stays as the customer's data, not stripped or escaped).
-    text = registry.render(
-        _template_text(template.body), record_kind=kind, record=record, html=False
+def notice_render(
+    *, template: NoticeTemplate, record: Any, language: str | None = None
+) -> RenderedNotice:
+    """Render a template for one record: HTML with escaped values, and a text version.
+
+    With ``language`` (the customer's), the template's version in that language is used and
+    the replacement values are formatted in it; without one, English. When that language
+    has no template the English one is used and ``fallback_from`` says so (staff see it).
+    """
+    wanted = language or template.language or "en"
+    chosen = notice_template_for(template=template, language=wanted) if template.pk else template
+    kind = chosen.record_kind
+    with translation.override(chosen.language or "en"):
+        subject = registry.render(chosen.subject, record_kind=kind, record=record, html=False)
+        html = registry.render(chosen.body, record_kind=kind, record=record, html=True)
+        # The text part: the template's markup is removed first, then plain values go in (so
+        # a value that looks like markup stays as the customer's data, not stripped/escaped).
+        text = registry.render(
+            _template_text(chosen.body), record_kind=kind, record=record, html=False
+        )
+    fallback_from = "" if chosen.language == wanted else wanted
+    if fallback_from:
+        logger.warning(
+            "notices.language_fallback",
+            extra={"template_id": template.pk, "wanted": wanted, "used": chosen.language},
+        )
+    return RenderedNotice(
+        subject=" ".join(subject.split()),
+        html=html,
+        text=text,
+        language=chosen.language or "en",
+        fallback_from=fallback_from,
     )
-    return RenderedNotice(subject=" ".join(subject.split()), html=html, text=text)
 
 
 def _template_text(body: str) -> str:

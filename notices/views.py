@@ -16,19 +16,21 @@ from opsadmin.permissions import staff_required
 
 @staff_required("notices.view_noticetemplate")
 def template_list(request):
-    templates = NoticeTemplate.objects.all()
+    templates = NoticeTemplate.objects.select_related("translation_of")
     queued = Letter.objects.filter(state=Letter.State.QUEUED).count()
     return render(request, "notices/template_list.html", {"templates": templates, "queued": queued})
 
 
-def _preview(record_kind: str, record_id: int | None, subject: str, body: str) -> dict:
+def _preview(
+    record_kind: str, record_id: int | None, subject: str, body: str, language: str = "en"
+) -> dict:
     kind = registry.record_kind(record_kind)
     if kind is None or not record_id:
         return {}
     record = kind.loader(record_id)
     if record is None:
         return {"preview_error": "No such record."}
-    draft = NoticeTemplate(record_kind=record_kind, subject=subject, body=body)
+    draft = NoticeTemplate(record_kind=record_kind, subject=subject, body=body, language=language)
     rendered = notice_render(template=draft, record=record)
     return {"preview": rendered}
 
@@ -55,6 +57,7 @@ def template_edit(request, pk: int | None = None):
                         picker.cleaned_data["record_id"],
                         request.POST.get("subject", ""),
                         request.POST.get("body", ""),
+                        request.POST.get("language", "en"),
                     )
                 )
         elif form.is_valid():
@@ -69,7 +72,13 @@ def template_edit(request, pk: int | None = None):
             status = 422 if not request.htmx else 200
     elif picker.is_bound and picker.is_valid():
         context.update(
-            _preview(record_kind, picker.cleaned_data["record_id"], template.subject, template.body)
+            _preview(
+                record_kind,
+                picker.cleaned_data["record_id"],
+                template.subject,
+                template.body,
+                template.language,
+            )
         )
     context["picker"] = picker
     if request.htmx and request.POST.get("action") == "preview":

@@ -4,6 +4,7 @@ import re
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
 
 from opsadmin.models import CustomerType, SystemSetup, ThirdPartyProvider, UsageTierSet, Utility
 
@@ -19,14 +20,15 @@ class StaffLoginForm(AuthenticationForm):
 
 class CustomerLoginForm(AuthenticationForm):
     username = forms.CharField(
-        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
         if not user.is_customer:
             raise forms.ValidationError(
-                "This login is for customers. Staff sign in at /login/.", code="not_customer"
+                _("This login is for customers. Staff sign in at /login/."), code="not_customer"
             )
 
 

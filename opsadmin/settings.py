@@ -160,10 +160,14 @@ MIDDLEWARE = [
     "opsadmin.security.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # language from the cookie the switch sets, else the browser's Accept-Language
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # a customer's stored language wins on customer pages; staff screens stay English
+    "myaccount.middleware.CustomerLanguageMiddleware",
     # audit trail: who changed what (the acting user and URL go with each history event)
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -213,6 +217,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
                 "opsadmin.context_processors.shell",
             ],
         },
@@ -236,7 +241,20 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- time: store UTC, market days are America/Chicago ------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# Customers may ask for their documents and notices in Spanish (PUCT Subst. R. 25.473,
+# non-English language requirements); staff screens stay English.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["opsadmin.formats"]
+# Paths a customer sees (public and My Account); everything else is a staff screen and is
+# always rendered in English whatever the browser asks for.
+CUSTOMER_PATH_PREFIXES = (
+    "/enrollments/signup/",
+    "/myaccount/",
+    "/usage-authorization/start/",
+    "/usage-authorization/s/",
+)
 TIME_ZONE = "America/Chicago"
 USE_I18N = True
 USE_TZ = True

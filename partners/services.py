@@ -31,6 +31,7 @@ from enrollments.services import (
     SubmitContext,
     enrollment_submit,
     enrollment_transition,
+    enrollments_submit_many,
 )
 from opsadmin.errors import ApplicationError
 from partners.importfile import COLUMN_NAMES, read_import_file
@@ -435,7 +436,14 @@ def _import_chunk(
     counts: dict[str, int],
     context: SubmitContext,
 ) -> None:
-    """One chunk of rows, inside the caller's transaction (one savepoint per row)."""
+    """One chunk of rows, inside the caller's transaction.
+
+    Set-based first: the chunk's new rows go through ``enrollments_submit_many`` (the same
+    rules per row, one multi-row INSERT per table) and their partner links in one more, in
+    one savepoint. If that savepoint fails on a constraint (a concurrent batch or submit
+    took a row's ESIID or fingerprint), it is rolled back whole and the chunk is imported
+    row by row (one savepoint per row), which tells exactly which rows lost.
+    """
     parsed: list[tuple[int, EnrollmentInput | None, str, ApplicationError | None]] = []
     for number, values in rows:
         try:
@@ -445,6 +453,134 @@ def _import_chunk(
         else:
             parsed.append((number, row_input, reference, None))
     context.prefetch_open_esiids(data.esiid for _n, data, _r, _e in parsed if data is not None)
+    try:
+        with transaction.atomic():  # the chunk's savepoint
+            outcome = _import_chunk_set_based(
+                batch=batch, parsed=parsed, known=known, seen=seen, context=context
+            )
+    except IntegrityError:
+        for _n, data, _r, _e in parsed:
+            if data is not None:
+                context.forget_esiid(data.esiid)
+        _import_chunk_row_by_row(
+            batch=batch, parsed=parsed, known=known, seen=seen, counts=counts, context=context
+        )
+        return
+    chunk_counts, errors, fingerprints = outcome
+    for key, value in chunk_counts.items():
+        counts[key] += value
+    seen.update(fingerprints)
+    if errors:
+        ImportRowError.objects.bulk_create(errors)
+
+
+def _import_chunk_set_based(
+    *,
+    batch: ImportBatch,
+    parsed: list[tuple[int, EnrollmentInput | None, str, ApplicationError | None]],
+    known: dict[str, int],
+    seen: set[str],
+    context: SubmitContext,
+) -> tuple[dict[str, int], list[ImportRowError], set[str]]:
+    """The chunk's counts, row errors and the fingerprints to remember, exactly as the
+    row-by-row import would count them (a row repeated in the file is a duplicate once the
+    first one was imported, and fails like the first when that one failed); writes only
+    enrollments and partner links. Raises ``IntegrityError`` when a constraint refuses."""
+    counts = dict.fromkeys(("processed_rows", "created_count", "error_count", "duplicate_count"), 0)
+    # per row: (number, fingerprint or "", "error" | "counted" | "submit", detail)
+    plan: list[tuple[int, str, str, object]] = []
+    submit: list[EnrollmentInput] = []
+    links: list[tuple[int, str, str]] = []  # (row number, reference, fingerprint) per submit
+    pending: dict[str, int] = {}  # fingerprint -> its index in ``submit``
+    counted: set[str] = set()  # rows of this chunk counted without a submit
+    for number, data, reference, problem in parsed:
+        if problem is not None:
+            plan.append((number, "", "error", problem))
+            continue
+        assert data is not None
+        fingerprint = submission_fingerprint(data, reference)
+        if fingerprint in pending:  # the same row earlier in this chunk: decided below
+            plan.append((number, fingerprint, "submit", pending[fingerprint]))
+        elif fingerprint in seen or fingerprint in counted:  # earlier in this file
+            plan.append((number, fingerprint, "counted", "duplicate_count"))
+        elif fingerprint in known:
+            # imported by an earlier run of this very batch (a redelivered task) counts as
+            # created; by another batch, as already imported
+            key = "created_count" if known[fingerprint] == batch.pk else "duplicate_count"
+            plan.append((number, fingerprint, "counted", key))
+            counted.add(fingerprint)
+        else:
+            pending[fingerprint] = len(submit)
+            plan.append((number, fingerprint, "submit", len(submit)))
+            submit.append(data)
+            links.append((number, reference, fingerprint))
+    results: list[Enrollment | ApplicationError] = []
+    if submit:
+        results = enrollments_submit_many(
+            rows=submit,
+            channel=Enrollment.Channel.IMPORTER,
+            context=context,
+            actor=batch.uploaded_by,
+            source=f"{Enrollment.Channel.IMPORTER}:{batch.partner.code}"[:40],
+        )
+        PartnerEnrollment.objects.bulk_create(
+            [
+                PartnerEnrollment(
+                    partner=batch.partner,
+                    enrollment=result,
+                    batch=batch,
+                    row_number=number,
+                    row_fingerprint=fingerprint,
+                    partner_reference=reference,
+                )
+                for result, (number, reference, fingerprint) in zip(results, links, strict=True)
+                if isinstance(result, Enrollment)
+            ]
+        )
+    errors: list[ImportRowError] = []
+    remember: set[str] = set()
+    first_use: set[int] = set()
+    for number, fingerprint, kind, detail in plan:
+        if kind == "submit":
+            index = detail
+            assert isinstance(index, int)
+            result = results[index]
+            if isinstance(result, ApplicationError):
+                kind, detail = "error", result
+            elif index in first_use:  # a repeat of an imported row
+                kind, detail = "counted", "duplicate_count"
+            else:
+                first_use.add(index)
+                kind, detail = "counted", "created_count"
+        if kind == "error":
+            assert isinstance(detail, ApplicationError)
+            counts["error_count"] += 1
+            errors.append(
+                ImportRowError(
+                    batch=batch,
+                    row_number=number,
+                    column=detail.field or "",
+                    message=detail.message,
+                )
+            )
+        else:
+            assert isinstance(detail, str)
+            counts[detail] += 1
+            remember.add(fingerprint)
+        counts["processed_rows"] += 1
+    return counts, errors, remember
+
+
+def _import_chunk_row_by_row(
+    *,
+    batch: ImportBatch,
+    parsed: list[tuple[int, EnrollmentInput | None, str, ApplicationError | None]],
+    known: dict[str, int],
+    seen: set[str],
+    counts: dict[str, int],
+    context: SubmitContext,
+) -> None:
+    """One chunk of rows, one savepoint per row (the fallback of ``_import_chunk``)."""
     errors: list[ImportRowError] = []
     for number, data, reference, problem in parsed:
         try:
@@ -455,8 +591,6 @@ def _import_chunk(
             if fingerprint in seen:  # the same row twice in this file
                 counts["duplicate_count"] += 1
             elif fingerprint in known:
-                # imported by an earlier run of this very batch (a redelivered task) counts
-                # as created; by another batch, as already imported
                 key = "created_count" if known[fingerprint] == batch.pk else "duplicate_count"
                 counts[key] += 1
             else:

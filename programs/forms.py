@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from programs.models import (
     ControllableAssetType,
@@ -28,21 +29,26 @@ class DeviceEnrollForm(forms.Form):
     """One device for a program enrollment (agents see installation and ownership)."""
 
     asset_type = forms.ModelChoiceField(
-        label="Device type", queryset=ControllableAssetType.objects.none()
+        label=_("Device type"), queryset=ControllableAssetType.objects.none()
     )
     specification = forms.ModelChoiceField(
-        label="Device model", queryset=DeviceSpecification.objects.none(), required=False
+        label=_("Device model"), queryset=DeviceSpecification.objects.none(), required=False
     )
-    serial_number = forms.CharField(max_length=60)
+    serial_number = forms.CharField(label=_("Serial number"), max_length=60)
     network_address = forms.CharField(
-        max_length=100, help_text="MAC, IP or head-end address the device answers on."
+        label=_("Network address"),
+        max_length=100,
+        help_text=_("MAC, IP or head-end address the device answers on."),
     )
-    installation_method = forms.ChoiceField(choices=Device.InstallationMethod.choices)
-    ownership = forms.ChoiceField(label="Asset ownership", choices=Device.Ownership.choices)
+    installation_method = forms.ChoiceField(
+        label=_("Installation method"), choices=Device.InstallationMethod.choices
+    )
+    ownership = forms.ChoiceField(label=_("Asset ownership"), choices=Device.Ownership.choices)
     installation_date = forms.DateField(
+        label=_("Installation date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Site visit date for utility installation or utility-owned devices.",
+        help_text=_("Site visit date for utility installation or utility-owned devices."),
     )
 
     def __init__(self, *args, program: Program, customer_channel: bool = False, **kwargs):
@@ -61,21 +67,21 @@ class DeviceEnrollForm(forms.Form):
 
 class UnavailabilityForm(forms.Form):
     starts_at = forms.DateTimeField(
-        label="Unavailable from",
+        label=_("Unavailable from"),
         input_formats=DATETIME_LOCAL,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     ends_at = forms.DateTimeField(
-        label="Unavailable until",
+        label=_("Unavailable until"),
         input_formats=DATETIME_LOCAL,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
-    reason = forms.CharField(max_length=200, required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
     def clean(self):
         data = super().clean()
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
-            self.add_error("ends_at", "The window must end after it starts.")
+            self.add_error("ends_at", _("The window must end after it starts."))
         return data
 
 
@@ -160,4 +166,4 @@ CONFIG = {
         "Premise rate classes",
     ),
 }
-CONFIG_FORMS = {key: _model_form(model, fields) for key, (model, fields, _) in CONFIG.items()}
+CONFIG_FORMS = {key: _model_form(model, fields) for key, (model, fields, _perm) in CONFIG.items()}

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from enrollments.models import Customer, ServiceAccount
 from opsadmin.models import CustomerType, Utility
@@ -170,9 +171,9 @@ class ProgramEnrollment(models.Model):
     """A customer's premise enrolled in one program, with its devices."""
 
     class Status(models.TextChoices):
-        PENDING_INSTALLATION = "pending_install", "Pending installation (work order)"
-        ACTIVE = "active", "Enrolled"
-        UNENROLLED = "unenrolled", "Unenrolled"
+        PENDING_INSTALLATION = "pending_install", _("Pending installation (work order)")
+        ACTIVE = "active", _("Enrolled")
+        UNENROLLED = "unenrolled", _("Unenrolled")
 
     class Channel(models.TextChoices):
         AGENT = "agent", "Agent"
@@ -224,25 +225,25 @@ class Device(models.Model):
     """A controllable device enrolled in a program, and its head-end registration flag."""
 
     class InstallationMethod(models.TextChoices):
-        BYO = "byo", "Bring your own"
-        UTILITY = "utility", "Utility installation"
+        BYO = "byo", _("Bring your own")
+        UTILITY = "utility", _("Utility installation")
 
     class Ownership(models.TextChoices):
-        CUSTOMER = "customer", "Customer owned"
-        UTILITY = "utility", "Utility owned"
+        CUSTOMER = "customer", _("Customer owned")
+        UTILITY = "utility", _("Utility owned")
 
     class Status(models.TextChoices):
-        PENDING_INSTALLATION = "pending_install", "Pending installation"
-        ACTIVE = "active", "Active"
-        REPLACED = "replaced", "Replaced"
-        REMOVED = "removed", "Removed (unenrolled)"
+        PENDING_INSTALLATION = "pending_install", _("Pending installation")
+        ACTIVE = "active", _("Active")
+        REPLACED = "replaced", _("Replaced")
+        REMOVED = "removed", _("Removed (unenrolled)")
 
     class HeadEndStatus(models.TextChoices):
-        NOT_SENT = "not_sent", "Not sent"
-        PENDING = "pending", "Pending"
-        REGISTERED = "registered", "Registered"
-        DE_REGISTERED = "de_registered", "De-registered"
-        ERROR = "error", "Error"
+        NOT_SENT = "not_sent", _("Not sent")
+        PENDING = "pending", _("Pending")
+        REGISTERED = "registered", _("Registered")
+        DE_REGISTERED = "de_registered", _("De-registered")
+        ERROR = "error", _("Error")
 
     LIVE_STATUSES = (Status.PENDING_INSTALLATION, Status.ACTIVE)
 
@@ -430,9 +431,9 @@ class DeviceReservation(models.Model):
     """A device the DERMS reserved for an event; the customer is notified by email."""
 
     class Status(models.TextChoices):
-        RESERVED = "reserved", "Reserved"
-        OPTED_OUT = "opted_out", "Opted out"
-        RELEASED = "released", "Released by the DERMS"
+        RESERVED = "reserved", _("Reserved")
+        OPTED_OUT = "opted_out", _("Opted out")
+        RELEASED = "released", _("Released by the DERMS")
 
     event = models.ForeignKey(
         DemandResponseEvent, on_delete=models.CASCADE, related_name="reservations"

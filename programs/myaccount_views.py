@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -77,7 +78,9 @@ def enroll(request, program_id: int, account_id: int):
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, f"You are enrolled in {item.program.name}.")
+            messages.success(
+                request, gettext("You are enrolled in %(name)s.") % {"name": item.program.name}
+            )
             return redirect("programs_myaccount:summary")
     return render(
         request,
@@ -96,7 +99,7 @@ def opt_out(request, pk: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Your device is opted out of the event.")
+        messages.success(request, gettext("Your device is opted out of the event."))
     if request.htmx:
         return HttpResponseClientRedirect("/myaccount/programs/")
     return redirect("programs_myaccount:summary")

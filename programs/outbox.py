@@ -13,7 +13,8 @@ from datetime import timedelta
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from opsadmin.errors import PermanentIntegrationError, TransientIntegrationError
 from programs.adapters.derms import DermsClient, SyncAck, get_client
@@ -285,9 +286,15 @@ def reservations_notify(*, reservation_ids: list[int]) -> int:
         if not customer.email:
             continue
         context = {"reservation": reservation, "event": reservation.event, "customer": customer}
+        # In the customer's document language (PUCT Subst. R. 25.473).
+        with translation.override(customer.language or "en"):
+            subject = gettext("Your %(device)s is scheduled for an energy event") % {
+                "device": reservation.device.asset_type.name
+            }
+            message = render_to_string("programs/email/reservation.txt", context)
         send_mail(
-            subject=f"Your {reservation.device.asset_type.name} is scheduled for an energy event",
-            message=render_to_string("programs/email/reservation.txt", context),
+            subject=subject,
+            message=message,
             from_email=None,
             recipient_list=[customer.email],
         )

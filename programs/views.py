@@ -171,13 +171,15 @@ def unavailability(request, pk: int):
 
 
 def _unavailability_message(result: services.UnavailabilityResult) -> str:
-    from django.utils import timezone
+    from django.utils import dateformat, timezone
+    from django.utils.translation import gettext
 
-    start = timezone.localtime(result.window.starts_at)
-    end = timezone.localtime(result.window.ends_at)
-    text = f"Unavailable from {start:%b %-d, %Y %-I:%M %p} to {end:%b %-d, %Y %-I:%M %p}."
+    fmt = gettext("M j, Y g:i A")
+    start = dateformat.format(timezone.localtime(result.window.starts_at), fmt)
+    end = dateformat.format(timezone.localtime(result.window.ends_at), fmt)
+    text = gettext("Unavailable from %(start)s to %(end)s.") % {"start": start, "end": end}
     if result.merged:
-        text += " It overlapped an existing window, so the two were merged into one."
+        text += " " + gettext("It overlapped an existing window, so the two were merged into one.")
     return text
 
 

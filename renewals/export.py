@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 
 from renewals.selectors import EXPORT_HEADERS
 
-COLUMN_WIDTHS = (32, 22, 26, 22, 20, 18, 16, 9, 15, 12, 12, 12)
+COLUMN_WIDTHS = (32, 22, 26, 22, 20, 18, 16, 9, 15, 12, 12, 12, 30)
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 PROGRESS_EVERY = 2000
 

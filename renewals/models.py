@@ -101,6 +101,10 @@ class RenewalNotice(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The language the notice went out in (PUCT Subst. R. 25.473), set when it is sent; and,
+    # for staff, the language the customer asked for when no template existed in it.
+    language = models.CharField(max_length=2, blank=True)
+    language_fallback_from = models.CharField(max_length=2, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

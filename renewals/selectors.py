@@ -85,8 +85,20 @@ EXPORT_HEADERS = (
     "Notice Type",
     "Notice Sent",
     "Sent Date",
+    "Notice Language",
 )
 _CHANNEL_LABEL = {"email": "Email", "letter": "Letter"}
+_LANGUAGE_LABEL = {"en": "English", "es": "Spanish"}
+
+
+def notice_language_label(language: str, fallback_from: str = "") -> str:
+    """ "Spanish"; "English (no Spanish template)" when the customer's language had none."""
+    label = _LANGUAGE_LABEL.get(language, language)
+    if fallback_from:
+        label += f" (no {_LANGUAGE_LABEL.get(fallback_from, fallback_from)} template)"
+    return label
+
+
 _YES_NO = {True: "Yes", False: "No"}
 
 
@@ -109,7 +121,15 @@ def renewal_notice_rows(*, filters: RenewalFilters, chunk_size: int = 5000) -> I
     qs = (
         renewal_notices(filters=filters)
         .order_by("contract_end_date", "enrollment_id", "sequence")
-        .annotate(_customer=customer_name, _sent_on=TruncDate("sent_at", tzinfo=MARKET_TZ))
+        .annotate(
+            _customer=customer_name,
+            _sent_on=TruncDate("sent_at", tzinfo=MARKET_TZ),
+            _language=Coalesce(
+                NullIf(F("language"), Value("")),
+                F("enrollment__customer__language"),
+                output_field=CharField(),
+            ),
+        )
         .values_list(
             "_customer",
             "enrollment__billing_account_number",
@@ -123,13 +143,34 @@ def renewal_notice_rows(*, filters: RenewalFilters, chunk_size: int = 5000) -> I
             "channel",
             "sent",
             "_sent_on",
+            # sent: the language it went out in; not yet: the customer's language now
+            "_language",
+            "language_fallback_from",
         )
     )
     channel_label = _CHANNEL_LABEL
     yes_no = _YES_NO
-    for c, ban, esiid, util, cur, dflt, end, seq, sched, ch, sent, sent_on in qs.iterator(
-        chunk_size=chunk_size
-    ):
+    languages: dict[tuple[str, str], str] = {}
+    for (
+        c,
+        ban,
+        esiid,
+        util,
+        cur,
+        dflt,
+        end,
+        seq,
+        sched,
+        ch,
+        sent,
+        sent_on,
+        lang,
+        fell_back,
+    ) in qs.iterator(chunk_size=chunk_size):
+        key = (lang, fell_back)
+        language = languages.get(key)
+        if language is None:
+            language = languages[key] = notice_language_label(lang, fell_back)
         yield (
             c,
             ban,
@@ -143,4 +184,5 @@ def renewal_notice_rows(*, filters: RenewalFilters, chunk_size: int = 5000) -> I
             channel_label[ch],
             yes_no[sent],
             sent_on,
+            language,
         )

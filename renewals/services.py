@@ -143,7 +143,11 @@ def renewal_notice_dispatch(*, notice_id: int, setup: RenewalSetup | None = None
         try:
             if template is None:
                 raise ApplicationError(f"No {notice.get_channel_display().lower()} template set.")
-            rendered = notice_render(template=template, record=enrollment)
+            rendered = notice_render(
+                template=template, record=enrollment, language=customer.language
+            )
+            notice.language = rendered.language
+            notice.language_fallback_from = rendered.fallback_from
             if notice.channel == RenewalNotice.Channel.EMAIL:
                 notice_email_send(rendered=rendered, to=customer.email)
                 notice.status = RenewalNotice.Status.SENT

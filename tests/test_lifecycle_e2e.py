@@ -93,14 +93,16 @@ def staff_client(username: str) -> Client:
 
 def by_quick_enrollment(esiid: str) -> Enrollment:
     agent = staff_client("agent")
-    draft = run_to_review(agent, esiid=esiid, email=f"qe{esiid[-4:]}@example.com")
+    draft = run_to_review(agent, esiid=esiid, email=f"qe{esiid[-4:]}@example.com", language="en")
     assert submit(agent, draft).status_code == 303
     return Enrollment.objects.get(esiid=esiid)
 
 
 def by_signup_wizard(esiid: str) -> Enrollment:
     shopper = Client()
-    draft = wizard_to_review(shopper, esiid=esiid, email=f"web{esiid[-4:]}@example.com")
+    draft = wizard_to_review(
+        shopper, esiid=esiid, email=f"web{esiid[-4:]}@example.com", language="en"
+    )
     review = {"idempotency_token": str(draft.token), "ack_efl": "on", "ack_tos": "on"}
     review.update({"ack_yrac": "on", "ack_rescission": "on"})
     assert wstep(shopper, draft, "review", review).status_code == 303
@@ -399,6 +401,7 @@ def test_market_surprises_rejection_early_move_in_and_contract_end(world):
         agent,
         esiid="1008901000000000066666",
         email="mover@example.com",
+        language="en",
         enrollment_type="move_in",
         requested_start_date=moved_on.isoformat(),
     )

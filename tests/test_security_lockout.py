@@ -54,3 +54,22 @@ def test_staff_session_ends_when_idle(client, settings):
     response = client.get("/")
     assert response.status_code == 302 and response.url.startswith("/login/")
     assert client.get("/").url.startswith("/login/")
+
+
+def test_staff_activity_stamp_is_not_rewritten_on_every_request(client, settings):
+    settings.STAFF_IDLE_TIMEOUT = 30 * 60
+    client.force_login(staff("Agent"))
+    assert client.get("/").status_code == 200
+    stamped = client.session["last_activity"]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get("/").status_code == 200
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith('UPDATE "django_session"')]
+    assert client.session["last_activity"] == stamped
+    session = client.session
+    session["last_activity"] -= 61  # a minute later the stamp moves on
+    session.save()
+    assert client.get("/").status_code == 200
+    assert client.session["last_activity"] >= stamped

@@ -75,7 +75,7 @@ EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
 def test_smt_csv_sums_consumption_by_month_and_skips_surplus():
     months = parse_smt_csv(
         smt_csv([date(2025, 1, 30), date(2025, 1, 31), date(2025, 2, 1)]), esiid=ESIID
-    )
+    ).months
     assert months == [
         ParsedMonth(month=date(2025, 1, 1), kwh=Decimal("48.000"), days=2),
         ParsedMonth(month=date(2025, 2, 1), kwh=Decimal("24.000"), days=1),
@@ -116,7 +116,7 @@ def test_smt_csv_errors_are_reported_per_line():
 
 
 def test_green_button_parses_wh_into_monthly_kwh():
-    months = parse_green_button(green_button(hours=48))
+    months = parse_green_button(green_button(hours=48)).months
     assert months == [ParsedMonth(month=date(2024, 1, 1), kwh=Decimal("24"), days=2)]
 
 

@@ -309,6 +309,22 @@ def test_confirmation_email():
     assert "Early termination fee: $150.00" in msg.body
 
 
+def test_confirmation_email_in_the_customers_language():
+    """PUCT Subst. R. 25.473: a customer who asked for Spanish gets the confirmation in it."""
+    e = f.active_enrollment()
+    e.customer.language = "es"
+    e.customer.save(update_fields=["language"])
+    d = create(e, kind=DropRequest.Kind.MOVE_OUT, meter_removal=True).drop_request
+    assert drop_confirmation_email_send(drop_request_id=d.pk) is True
+    msg = mail.outbox[0]
+    assert msg.subject == "Su solicitud de mudanza"
+    assert msg.body.startswith(f"Hola, {e.customer.first_name}:")
+    assert f"Número de solicitud: {d.pk}" in msg.body
+    assert "Retiro del medidor: solicitado" in msg.body
+    assert f"Fecha: {d.requested_date:%d/%m/%Y}" in msg.body
+    assert "Si usted no hizo esta solicitud, llámenos de inmediato." in msg.body
+
+
 def test_billing_registry_acknowledgement_reaches_drops():
     from billing import registry
     from billing.services import RequestStatus

@@ -29,6 +29,7 @@ COVERED = {
     "bill": "id in path",
     "profile": "no id; own customer row",
     "renewal": "?account= (and test_renewal)",
+    "language_set": "no id; the signed-in customer's own row (test_language)",
 }
 
 

@@ -278,7 +278,7 @@ def test_green_button_has_15_minute_readings(client, smt_customer):
     assert first.find(f"{ESPI}timePeriod/{ESPI}duration").text == "900"
     assert first.find(f"{ESPI}value").text == "250"  # Wh
     assert first.find(f"{ESPI}ReadingQuality/{ESPI}quality").text == "8"  # estimated
-    assert readings[1].find(f"{ESPI}ReadingQuality/{ESPI}quality").text == "19"
+    assert readings[1].find(f"{ESPI}ReadingQuality/{ESPI}quality").text == "0"  # valid
     block = root.find(f".//{ESPI}IntervalBlock/{ESPI}interval")
     assert block.find(f"{ESPI}duration").text == "86400"
 

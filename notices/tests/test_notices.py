@@ -162,3 +162,48 @@ def test_letter_mailed_tells_the_owner_once():
     with pytest.raises(ApplicationError):
         letter_mark_mailed(letter=letter)
     assert heard == [42]
+
+
+@pytest.mark.django_db
+def test_spanish_version_is_saved_in_the_editor_and_rendered_with_english_fallback():
+    """PUCT Subst. R. 25.473: a template per language; a missing one falls back to English
+    and says so (``fallback_from``), so staff can see which customers got English."""
+    from notices.services import notice_render
+
+    client = _ops_client()
+    english = client.post(
+        "/notices/new/", {**FORM, "body": "<p>Hello [TEST_THING_NAME]</p>", "action": "save"}
+    )
+    assert english.status_code == 302
+    base = NoticeTemplate.objects.get(code="welcome")
+    assert base.language == "en"  # the editor's default
+    spanish_form = {
+        **FORM,
+        "code": "welcome-es",
+        "language": "es",
+        "subject": "Hola [TEST_THING_NAME]",
+        "body": "<p>Hola [TEST_THING_NAME]</p>",
+        "action": "save",
+    }
+    orphan = client.post("/notices/new/", spanish_form)
+    assert orphan.status_code == 422  # a translation names its English original
+    assert b"Choose the English template this one translates." in orphan.content
+    saved = client.post("/notices/new/", {**spanish_form, "translation_of": base.pk})
+    assert saved.status_code == 302
+    listing = client.get("/notices/").content.decode()
+    assert 'ES <small class="muted">(translates welcome)</small>' in listing
+
+    thing = THINGS[1]
+    spanish = notice_render(template=base, record=thing, language="es")
+    assert (spanish.subject, spanish.language, spanish.fallback_from) == (
+        "Hola <script>alert(1)</script> & Co",
+        "es",
+        "",
+    )
+    assert spanish.html == "<p>Hola &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co</p>"
+    english_render = notice_render(template=base, record=thing, language="en")
+    assert (english_render.language, english_render.fallback_from) == ("en", "")
+    NoticeTemplate.objects.filter(code="welcome-es").delete()
+    fallback = notice_render(template=base, record=thing, language="es")
+    assert fallback.subject.startswith("Hello ")
+    assert (fallback.language, fallback.fallback_from) == ("en", "es")

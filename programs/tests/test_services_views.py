@@ -264,3 +264,21 @@ def test_my_account_is_scoped_to_the_customer(client):
     # staff may not open My Account pages
     client.force_login(staff_user(username="agent9"))
     assert client.get("/myaccount/programs/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_event_email_is_in_the_customers_language(mailoutbox):
+    """PUCT Subst. R. 25.473: program event notices in Spanish for a Spanish customer."""
+    setup = program_setup(code="es-prog")
+    customer, premise = customer_with_premise()
+    customer.language = "es"
+    customer.save(update_fields=["language"])
+    device = _enroll(setup, customer, premise).devices.get()
+    reservation = reserve(device, starts_in_hours=30)
+    assert outbox.reservations_notify(reservation_ids=[reservation.pk]) == 1
+    message = mailoutbox[0]
+    assert message.subject == "Su Smart thermostat está programado para un evento de energía"
+    assert message.body.startswith("Hola, Ana:")
+    assert "DEV-1" in message.body
+    assert "Empieza: " in message.body and " de " in message.body
+    assert "Gracias por ayudar a mantener confiable la red eléctrica." in message.body

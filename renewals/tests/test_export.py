@@ -65,11 +65,12 @@ def test_export_columns_types_and_formatting_read_back(tmp_path):
         "Email",
         "Yes",
         datetime(2025, 9, 2),
+        "English",
     )
-    assert rows[2][9:] == ("Email", "No", None)
+    assert rows[2][9:] == ("Email", "No", None, "English")
     assert rows[4][:2] == ("-Bo +Lee", None)  # no billing account number: empty cell
     assert rows[4][4:7] == ("FIX3", None, datetime(2026, 2, 1))
-    assert rows[4][9:] == ("Letter", "No", None)
+    assert rows[4][9:] == ("Letter", "No", None, "English")
     # Formula-looking text is a text cell (never a formula), marked with Excel's quote prefix.
     ban = ws["B2"]
     assert (ban.data_type, ban.value, ban.quotePrefix) == ("s", '=HYPERLINK("x")', True)
@@ -80,7 +81,7 @@ def test_export_columns_types_and_formatting_read_back(tmp_path):
     # Header bold and frozen, autofilter over the data, widths set.
     assert all(c.font.b for c in ws[1])
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:L7"
+    assert ws.auto_filter.ref == "A1:M7"
     assert ws.column_dimensions["A"].width == 32
     assert ws.column_dimensions["C"].width == 26
 

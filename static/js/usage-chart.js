@@ -5,9 +5,37 @@
   "use strict";
 
   var CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+  var LANG = (document.documentElement.lang || "en").slice(0, 2);
+  var FAILED = {
+    en: "The chart could not be drawn; the data table below has the same numbers.",
+    es: "No se pudo dibujar la gráfica; la tabla de datos de abajo tiene las mismas cifras."
+  };
+
+  // Axis month names and hover dates in the page's language. Numbers keep the decimal point
+  // that US Spanish speakers read on their bills (see opsadmin/formats/es).
+  var SPANISH = {
+    moduleType: "locale",
+    name: "es",
+    dictionary: {},
+    format: {
+      days: ["domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"],
+      shortDays: ["dom", "lun", "mar", "mié", "jue", "vie", "sáb"],
+      months: ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+               "septiembre", "octubre", "noviembre", "diciembre"],
+      shortMonths: ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct",
+                    "nov", "dic"],
+      date: "%d/%m/%Y",
+      decimal: ".",
+      thousands: ","
+    }
+  };
 
   function draw(root) {
     if (!window.Plotly) return;
+    if (LANG === "es" && !CONFIG.locale) {
+      window.Plotly.register(SPANISH);
+      CONFIG.locale = "es";
+    }
     root.querySelectorAll("[data-plotly]").forEach(function (el) {
       var source = document.getElementById(el.dataset.plotly);
       if (!source) return;
@@ -15,7 +43,7 @@
       try {
         figure = JSON.parse(source.textContent);
       } catch (err) {
-        el.textContent = "The chart could not be drawn; the data table below has the same numbers.";
+        el.textContent = FAILED[LANG] || FAILED.en;
         return;
       }
       window.Plotly.newPlot(el, figure.data || [], figure.layout || {}, CONFIG).then(function () {
