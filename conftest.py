@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -169,14 +168,11 @@ def celery_worker(transactional_db, simulators_url, settings):
     """Start a real Celery worker; the test's data must be committed (transactional_db)."""
     from django.db import connection
 
-    db = connection.settings_dict
+    from opsadmin.embedded import database_url
+
     env = dict(os.environ)
-    env["DATABASE_URL"] = (
-        f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    if db["HOST"] and str(db["HOST"]).startswith("/"):
-        env["DATABASE_URL"] = f"postgres://{db['USER']}@/{db['NAME']}?host={db['HOST']}"
+    # Exactly this process's connection (socket or TCP, embedded or not), on the test database.
+    env["DATABASE_URL"] = database_url(connection.settings_dict)
     env["REDIS_URL"] = settings.REDIS_URL
     env["SIMULATORS_URL"] = simulators_url
     env["TESTING"] = "true"
@@ -200,27 +196,28 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):
     raise AssertionError(f"condition not met within {timeout}s")
 
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 @pytest.fixture(scope="session")
 def browser():
-    """Debian's Chromium driven by Playwright (Playwright cannot download browsers here)."""
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("chromium is not installed: apt-get install -y chromium")
+    """Chromium driven by Playwright: ``OPSADMIN_BROWSER`` (set by ``dev.py test``, which
+    finds or installs one), else a Chromium on PATH (Debian's), else Playwright's own.
+
+    Without any browser the whole run stops here with one line saying what to install.
+    """
+    from opsadmin.devtool import CHROMIUM_ARGS, NO_BROWSER, PLAYWRIGHT_OWN, find_browser
+
+    choice = os.environ.get("OPSADMIN_BROWSER") or find_browser() or PLAYWRIGHT_OWN
+    executable = None if choice == PLAYWRIGHT_OWN else choice
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        except PlaywrightError:
+            if executable is not None:
+                raise
+            pytest.exit(NO_BROWSER, returncode=1)
         yield chromium
         chromium.close()
 

@@ -3,6 +3,7 @@
 
     python3 dev.py run    set up everything and run the whole product (Ctrl-C stops it)
     python3 dev.py test   set up everything and run every check and test
+    python3 dev.py stop   stop what a run left (this checkout's embedded databases)
 
 Creates ``.venv``, installs the project into it, then hands over to ``opsadmin.devtool``.
 """
@@ -39,10 +40,13 @@ def ensure_venv(extras: str) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "stop"}:
         sys.exit(__doc__)
     command = sys.argv[1]
-    ensure_venv("dev" if command == "test" else "")
+    if command == "stop" and not PYTHON.exists():
+        sys.exit("Nothing to stop: this checkout has no .venv yet.")
+    if command != "stop":
+        ensure_venv("dev" if command == "test" else "")
     os.execv(str(PYTHON), [str(PYTHON), "-m", "opsadmin.devtool", *sys.argv[1:]])
 
 

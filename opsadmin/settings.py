@@ -7,8 +7,10 @@ secrets get development defaults and the databases fall back to embedded ones.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -79,6 +81,9 @@ if not _database_url:
     from opsadmin import embedded
 
     _database_url = embedded.postgres_url()
+    # Every subprocess (a Celery worker, manage.py in a test) then reaches this same server
+    # instead of starting or guessing one.
+    os.environ["DATABASE_URL"] = _database_url
 try:
     DATABASES = {"default": env.db_url_config(_database_url)}
 except (ValueError, ImproperlyConfigured) as exc:
@@ -98,8 +103,19 @@ if not REDIS_URL:
     from opsadmin import embedded
 
     REDIS_URL = embedded.redis_url()
+    os.environ["REDIS_URL"] = REDIS_URL
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     _fail("REDIS_URL", "must be a redis:// URL")
+
+
+def _celery_redis_url(url: str) -> str:
+    """Celery's (kombu's) spelling of a redis-py URL: ``unix://`` is ``redis+socket://``."""
+    if not url.startswith("unix://"):
+        return url
+    parts = urlsplit(url)
+    db = parse_qs(parts.query).get("db", ["0"])[0]
+    return f"redis+socket://{parts.netloc}{parts.path}?virtual_host={db}"
+
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -321,8 +337,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Celery ------------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL
-CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_BROKER_URL = _celery_redis_url(REDIS_URL)
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

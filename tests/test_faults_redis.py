@@ -20,6 +20,7 @@ from billing.tasks import billing_outbox_sweep
 from conftest import free_port, wait_until
 from enrollments.models import Enrollment
 from enrollments.services import EnrollmentInput, enrollment_submit
+from opsadmin.embedded import redis_server_binary
 
 pytestmark = [pytest.mark.worker]
 
@@ -37,7 +38,7 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            [redis_server_binary(), "--port", str(self.port), "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port)
