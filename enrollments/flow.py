@@ -193,7 +193,7 @@ def draft_submit(
     else:
         user, created = customer_login_create(customer=customer)
         if created:
-            set_password_email_send(user=user, base_url=base_url)
+            set_password_email_send(user=user, base_url=base_url, language=customer.language)
     locked.enrollment = enrollment
     locked.step = "done"
     locked.secret = ""  # the enrollment holds what it needs (SSN encrypted; last 4 kept)

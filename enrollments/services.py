@@ -954,8 +954,9 @@ def set_password_link(*, user, base_url: str) -> str:
     return base_url.rstrip("/") + path
 
 
-def set_password_email_send(*, user, base_url: str) -> None:
-    """Email the customer their set-password link (never a password), after commit."""
+def set_password_email_send(*, user, base_url: str, language: str | None = None) -> None:
+    """Email the customer their set-password link (never a password), after commit, in
+    ``language`` (else the customer's stored one)."""
     from django.core.mail import send_mail
     from django.utils import translation
     from django.utils.translation import gettext
@@ -964,8 +965,11 @@ def set_password_email_send(*, user, base_url: str) -> None:
 
     def send() -> None:
         # The customer's document language (PUCT Subst. R. 25.473), English when unknown.
-        customer = Customer.objects.filter(user=user).only("language").first()
-        with translation.override(customer.language if customer else "en"):
+        chosen = language
+        if chosen is None:
+            customer = Customer.objects.filter(user=user).only("language").first()
+            chosen = customer.language if customer else "en"
+        with translation.override(chosen):
             send_mail(
                 gettext("Your My Account login"),
                 gettext("Welcome! Your username is %(username)s.") % {"username": user.username}

@@ -34,5 +34,7 @@ def customer_welcome(enrollment_id: int) -> bool:
         return False
     user, created = customer_login_create(customer=enrollment.customer)
     if created and user is not None:
-        set_password_email_send(user=user, base_url=settings.PUBLIC_BASE_URL)
+        set_password_email_send(
+            user=user, base_url=settings.PUBLIC_BASE_URL, language=enrollment.customer.language
+        )
     return created

@@ -28,6 +28,8 @@ PUBLIC_PREFIXES = (
     "/myaccount/set-password",
     "/myaccount/reset",
     "/enrollments/signup",
+    # the language switch: anyone may choose a language (a customer's choice is saved)
+    "/myaccount/language/",
     # the shopper's usage-authorization pages (public; the status page needs its secret token)
     "/usage-authorization/start/",
     "/usage-authorization/s/",

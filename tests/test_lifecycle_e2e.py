@@ -231,7 +231,7 @@ def walk_a_life(world, enrollment: Enrollment, *, needs_release: bool) -> None:
     mc, mailbox = world["clock"], world["mailbox"]
     pk = enrollment.pk
     # Submitted; the worker sends Create Prospect; ESG acknowledges.
-    wait_until(lambda: Enrollment.objects.filter(pk=pk, status="pending").exists(), timeout=30)
+    wait_until(lambda: Enrollment.objects.filter(pk=pk, status="pending").exists(), timeout=90)
     enrollment.customer.refresh_from_db()
     # Quick Enrollment and the Signup Wizard give the customer a login at once; a partner's
     # customer gets theirs when service starts.
@@ -413,7 +413,9 @@ def test_market_surprises_rejection_early_move_in_and_contract_end(world):
     assert submit(agent, draft).status_code == 303
     move_in = Enrollment.objects.get(esiid="1008901000000000066666")
     for pk in (switch.pk, move_in.pk):
-        wait_until(lambda pk=pk: Enrollment.objects.filter(pk=pk, status="pending").exists())
+        wait_until(
+            lambda pk=pk: Enrollment.objects.filter(pk=pk, status="pending").exists(), timeout=90
+        )
         poll_until(pk, "accepted")
 
     actual = moved_on - timedelta(days=2)  # the TDSP finished early
