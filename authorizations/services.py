@@ -69,6 +69,14 @@ def _set_status(
     authorization: UsageAuthorization, status: str, *, reason: str = "", actor=None, **fields
 ) -> None:
     before = authorization.status
+    # Only from the status we read: a duplicate or concurrent answer that another worker
+    # already applied moves nothing and records nothing (never the same move twice).
+    moved = UsageAuthorization.objects.filter(pk=authorization.pk, status=before).update(
+        status=status
+    )
+    if not moved:
+        authorization.refresh_from_db()
+        return
     authorization.status = status
     authorization.status_reason = reason[:200]
     for name, value in fields.items():

@@ -412,10 +412,12 @@ def test_market_surprises_rejection_early_move_in_and_contract_end(world):
     )
     assert submit(agent, draft).status_code == 303
     move_in = Enrollment.objects.get(esiid="1008901000000000066666")
-    for pk in (switch.pk, move_in.pk):
-        wait_until(
-            lambda pk=pk: Enrollment.objects.filter(pk=pk, status="pending").exists(), timeout=90
-        )
+    both = (switch.pk, move_in.pk)
+    # both acknowledged first: one status poll asks about every prospect not yet final
+    wait_until(
+        lambda: Enrollment.objects.filter(pk__in=both, status="pending").count() == 2, timeout=90
+    )
+    for pk in both:
         poll_until(pk, "accepted")
 
     actual = moved_on - timedelta(days=2)  # the TDSP finished early
