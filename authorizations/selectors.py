@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import QuerySet
+from django.utils import dateformat
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from authorizations.models import MonthlyUsage, UsageAuthorization
 from enrollments.models import Plan, PromoCode, TduCharge
-from enrollments.pricing import average_price_cents, month_cost_cents
+from enrollments.pricing import (
+    UsageMonth,
+    months_cost_cents,
+    price_structures,
+    structure_average_cents,
+)
 from enrollments.services import plans_available
 from opsadmin.models import CustomerType, Utility
 
@@ -31,6 +39,13 @@ ASSUMPTIONS = (
         "approves new rates."
     ),
     _("Excludes taxes, deposits, one-time fees and early termination fees."),
+    _(
+        "Time-of-use plans: months with complete 15-minute data are priced interval by interval "
+        "in Central time (daylight saving included); other months on their total, as the EFL: "
+        "average prices assume the month's usage is spread evenly over every hour of the week "
+        "(each of the 168 hours uses 1/168 of the month's kWh); holidays are not counted "
+        "separately."
+    ),
 )
 
 
@@ -46,11 +61,15 @@ class PlanCost:
     advertised_1000_cents: Decimal | None  # the EFL's 1,000 kWh average, for comparison
     annual_kwh: Decimal
     months_priced: int
+    interval_months: int = 0  # months priced from 15-minute intervals (the rest: totals)
+    tou: bool = False  # a time-of-use plan
+    has_credits: bool = False  # the plan has bill credits at usage thresholds
 
 
 def plan_costs_for_usage(
     *,
-    monthly_kwh: list[Decimal],
+    monthly_kwh: Sequence[Decimal] = (),
+    months: Sequence[UsageMonth] | None = None,
     utility: Utility,
     customer_type: CustomerType,
     channel: str,
@@ -59,31 +78,37 @@ def plan_costs_for_usage(
 ) -> list[PlanCost]:
     """Every plan available to this person, priced on their months, cheapest first.
 
-    ``monthly_kwh`` is up to 12 months of consumption (kWh). Fewer than 12 months are priced
-    as they are and scaled to a year. Uses the EFL charges of :mod:`enrollments.pricing`
-    month by month (energy charge, base fee, TDU charges, bill credit at its threshold,
-    promo). For My Account renewal offers too: ``include`` adds plans the channel would not
-    list (a contract's renewal plan), each priced once.
+    ``monthly_kwh`` is up to 12 months of consumption (kWh); or ``months`` gives them as
+    :class:`~enrollments.pricing.UsageMonth`, where a month from 15-minute intervals prices a
+    time-of-use plan exactly (America/Chicago hours) and a monthly total prices it on the
+    EFL's profile (:data:`~enrollments.pricing.TOU_EFL_ASSUMPTION`). Fewer than 12 months are
+    priced as they are and scaled to a year. Uses the EFL charges of :mod:`enrollments.pricing`
+    month by month (energy charge and tiers, time-of-use charges, base fee, TDU charges, bill
+    credits at their thresholds, promo). For My Account renewal offers too: ``include`` adds
+    plans the channel would not list (a contract's renewal plan), each priced once.
     """
-    months = [Decimal(m) for m in monthly_kwh][-12:]
-    if not months or any(m < 0 for m in months):
+    if months is None:
+        months = [UsageMonth(month=date.min, kwh=Decimal(m)) for m in monthly_kwh]
+    months = list(months)[-12:]
+    if not months or any(m.kwh < 0 for m in months):
         return []
     tdu = TduCharge.objects.filter(utility=utility).first()
     scale = Decimal(12) / Decimal(len(months))
-    annual_kwh = sum(months, Decimal("0")) * scale
+    annual_kwh = sum((m.kwh for m in months), Decimal("0")) * scale
+    interval_months = sum(1 for m in months if m.from_intervals)
     out = []
     plans = plans_available(utility=utility, customer_type=customer_type, channel=channel)
     listed = {p.pk for p in plans}
     plans += [p for p in dict.fromkeys(include) if p.pk not in listed]
-    for plan in plans:
-        cents = [month_cost_cents(plan, tdu, kwh, promo=promo) for kwh in months]
+    structures = price_structures(plans, tdu, promo=promo)
+    for plan, s, cents in zip(
+        plans, structures, months_cost_cents(structures, months), strict=True
+    ):
         annual_cents = sum(cents, Decimal("0")) * scale
         credited = sum(
             1
-            for kwh in months
-            if plan.bill_credit
-            and plan.bill_credit_min_kwh is not None
-            and kwh >= plan.bill_credit_min_kwh
+            for m in months
+            if any(m.kwh >= low and (high is None or m.kwh <= high) for low, high, _ in s.credits)
         )
         out.append(
             PlanCost(
@@ -96,13 +121,48 @@ def plan_costs_for_usage(
                     (c / 100).quantize(CENT, rounding=ROUND_HALF_UP) for c in cents
                 ),
                 credit_months=credited,
-                advertised_1000_cents=average_price_cents(plan, tdu, 1000, promo=promo),
+                advertised_1000_cents=structure_average_cents(s, 1000),
                 annual_kwh=annual_kwh.quantize(Decimal("1"), rounding=ROUND_HALF_UP),
                 months_priced=len(months),
+                interval_months=interval_months,
+                tou=s.is_tou,
+                has_credits=bool(s.credits),
             )
         )
     out.sort(key=lambda c: (c.annual_cost, c.plan.code))
     return out
+
+
+def priced_from_text(months: Sequence[UsageMonth]) -> str:
+    """Which months were priced from 15-minute intervals and which from monthly totals."""
+    if not months:
+        return ""
+    exact = [m.month for m in months if m.from_intervals]
+    totals = [m.month for m in months if not m.from_intervals]
+    if exact and totals:
+        text = gettext(
+            "Months priced from 15-minute intervals: %(exact)s; from monthly totals: %(totals)s."
+        ) % {"exact": _month_list(exact), "totals": _month_list(totals)}
+    elif exact:
+        text = gettext("Months priced from 15-minute intervals: %(exact)s.") % {
+            "exact": _month_list(exact)
+        }
+    else:
+        text = gettext("Months priced from monthly totals: %(totals)s.") % {
+            "totals": _month_list(totals)
+        }
+    if totals:
+        text += " " + gettext(
+            "Time-of-use plans are priced on monthly totals as their EFL assumes."
+        )
+    return text
+
+
+def _month_list(months: list[date]) -> str:
+    if all(m == date.min for m in months):
+        return ngettext("%(n)s month", "%(n)s months", len(months)) % {"n": len(months)}
+    month_year = gettext("M Y")
+    return ", ".join(dateformat.format(m, month_year) for m in months)
 
 
 def months_for(authorization: UsageAuthorization) -> list[MonthlyUsage]:
@@ -122,15 +182,17 @@ class UsagePicture:
     costs: list[PlanCost]
     source_label: str
     tdu_missing: bool
+    priced_from: str = ""  # monthly totals only: an authorization holds no intervals
 
 
 def usage_picture(authorization: UsageAuthorization) -> UsagePicture:
     """What the status, staff and prospect pages show: months, source, plan prices."""
     months = months_for(authorization)
     priced_on = pricing_months(months)
+    usage_months = [UsageMonth(month=m.month, kwh=m.kwh) for m in priced_on]
     costs = (
         plan_costs_for_usage(
-            monthly_kwh=[m.kwh for m in priced_on],
+            months=usage_months,
             utility=authorization.utility,
             customer_type=authorization.customer_type,
             channel=authorization.channel,
@@ -145,6 +207,7 @@ def usage_picture(authorization: UsageAuthorization) -> UsagePicture:
         costs=costs,
         source_label=source,
         tdu_missing=not TduCharge.objects.filter(utility=authorization.utility).exists(),
+        priced_from=priced_from_text(usage_months),
     )
 
 

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from enrollments.forms import (
+    PRICE_FORMSETS,
     ConsentMethodForm,
     PlanForm,
     PromoCodeForm,
@@ -22,7 +23,7 @@ from enrollments.forms import (
     TduChargeForm,
 )
 from enrollments.models import ConsentMethod, Plan, PromoCode, ReferralSource, TduCharge
-from enrollments.pricing import average_price_cents, usage_tiers
+from enrollments.pricing import TOU_EFL_ASSUMPTION, average_price_cents, usage_tiers
 from opsadmin.permissions import staff_required
 
 
@@ -154,6 +155,12 @@ def item_list(request, kind: str):
     return render(request, "enrollments/catalogue_list.html", ctx)
 
 
+def _section(request, prefix: str):
+    if request.method == "POST" and f"{prefix}-TOTAL_FORMS" in request.POST:
+        return request.POST
+    return None
+
+
 @staff_required()
 @require_http_methods(["GET", "POST"])
 def item_edit(request, kind: str, pk: int | None = None):
@@ -163,12 +170,32 @@ def item_edit(request, kind: str, pk: int | None = None):
         raise PermissionDenied("You do not have permission for this.")
     obj = get_object_or_404(k.model, pk=pk) if pk else k.model()
     form = k.form(request.POST or None, instance=obj)
-    if request.method == "POST" and form.is_valid():
+    # a plan's price structure (tiers, bill credits, time-of-use periods) is edited with it
+    formsets = (
+        [
+            # a POST without a section (no management form) leaves those rows as they are
+            (title, fs_class(_section(request, prefix), instance=obj, prefix=prefix))
+            for prefix, title, fs_class in PRICE_FORMSETS
+        ]
+        if k.model is Plan
+        else []
+    )
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and all(fs.is_valid() for _, fs in formsets if fs.is_bound)
+    ):
         with transaction.atomic():
             obj = form.save()
+            for _, fs in formsets:
+                if fs.is_bound:
+                    fs.instance = obj
+                    fs.save()
         messages.success(request, f"{k.singular.capitalize()} {obj} saved.")
         return redirect("enrollments:catalogue_list", kind=k.slug)
-    ctx = {"kind": k, "form": form, "obj": obj}
+    ctx = {"kind": k, "form": form, "obj": obj, "formsets": formsets}
+    if k.model is Plan:
+        ctx["tou_note"] = TOU_EFL_ASSUMPTION
     if k.model is Plan and obj.pk:
         ctx["averages"] = [
             (

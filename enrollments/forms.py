@@ -16,9 +16,12 @@ from enrollments.models import (
     Customer,
     Enrollment,
     Plan,
+    PlanBillCredit,
+    PlanEnergyTier,
     PromoCode,
     ReferralSource,
     TduCharge,
+    TouPeriod,
 )
 from enrollments.services import promo_code_lookup
 from enrollments.validators import validate_esiid_for_utility
@@ -571,3 +574,65 @@ class ConsentMethodForm(forms.ModelForm):
     class Meta:
         model = ConsentMethod
         fields = ["code", "name", "requires_document", "active"]
+
+
+# --- a plan's price structure: tiers, bill credits, time-of-use periods ----------------------
+
+ISO_DAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
+
+
+class TouPeriodForm(forms.ModelForm):
+    days_of_week = forms.TypedMultipleChoiceField(
+        label="Days",
+        choices=ISO_DAYS,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[d for d, _ in ISO_DAYS],
+    )
+
+    class Meta:
+        model = TouPeriod
+        fields = [
+            "name",
+            "energy_charge_cents",
+            "start_hour",
+            "end_hour",
+            "days_of_week",
+            "on_holidays",
+            "sort_order",
+        ]
+        labels = {
+            "start_hour": "From hour (0-23)",
+            "end_hour": "Until hour (1-24)",
+            "on_holidays": "Also on holidays",
+            "sort_order": "Order (first match wins)",
+        }
+
+
+class PlanBillCreditForm(forms.ModelForm):
+    class Meta:
+        model = PlanBillCredit
+        fields = ["min_kwh", "max_kwh", "amount"]
+
+    def clean(self):
+        cleaned = super().clean()
+        low, high = cleaned.get("min_kwh"), cleaned.get("max_kwh")
+        if low is not None and high is not None and high < low:
+            self.add_error("max_kwh", "Up to must be at least From.")
+        return cleaned
+
+
+PlanEnergyTierFormSet = forms.inlineformset_factory(
+    Plan, PlanEnergyTier, fields=["above_kwh", "energy_charge_cents"], extra=1, can_delete=True
+)
+PlanBillCreditFormSet = forms.inlineformset_factory(
+    Plan, PlanBillCredit, form=PlanBillCreditForm, extra=1, can_delete=True
+)
+TouPeriodFormSet = forms.inlineformset_factory(
+    Plan, TouPeriod, form=TouPeriodForm, extra=1, can_delete=True
+)
+PRICE_FORMSETS = (
+    ("tiers", "Energy charge tiers", PlanEnergyTierFormSet),
+    ("credits", "Bill credits at usage thresholds", PlanBillCreditFormSet),
+    ("tou", "Time-of-use periods (America/Chicago hours)", TouPeriodFormSet),
+)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -174,6 +174,97 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
+
+
+class PlanEnergyTier(models.Model):
+    """An energy charge for the kWh of a month above a threshold (EFL: "0-1,000 kWh: 12.9¢,
+    above 1,000 kWh: 10.9¢"). The plan's ``energy_charge_cents`` prices the kWh below the
+    lowest tier; with time-of-use periods, tiers price only the kWh outside every period."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="energy_tiers")
+    above_kwh = models.PositiveIntegerField("Above (kWh in the month)")
+    energy_charge_cents = models.DecimalField(
+        "Energy charge (¢/kWh)",
+        max_digits=8,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+
+    class Meta:
+        ordering = ["plan_id", "above_kwh"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "above_kwh"], name="uniq_plan_energy_tier")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}: above {self.above_kwh} kWh {self.energy_charge_cents}¢"
+
+
+class PlanBillCredit(models.Model):
+    """A bill credit in a month whose usage is within ``min_kwh``..``max_kwh`` (inclusive;
+    no maximum: any usage from ``min_kwh``). Several may apply; they add up (PUCT 16 TAC
+    25.475(b): recurring credits are part of the EFL average price)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="bill_credits")
+    min_kwh = models.PositiveIntegerField("From (kWh)")
+    max_kwh = models.PositiveIntegerField("Up to (kWh)", null=True, blank=True)
+    amount = models.DecimalField(
+        "Credit ($)", max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+
+    class Meta:
+        ordering = ["plan_id", "min_kwh"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_kwh__isnull=True) | Q(max_kwh__gte=models.F("min_kwh")),
+                name="plan_bill_credit_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        top = f"-{self.max_kwh}" if self.max_kwh is not None else "+"
+        return f"{self.plan_id}: ${self.amount} at {self.min_kwh}{top} kWh"
+
+
+def _all_days() -> list[int]:
+    return [1, 2, 3, 4, 5, 6, 7]
+
+
+class TouPeriod(models.Model):
+    """A time-of-use period with its own energy charge ("free nights 9 pm-6 am", "free
+    weekends"). Hours are America/Chicago wall-clock hours (ERCOT settles in Central
+    Prevailing Time): ``start_hour`` <= hour < ``end_hour``; a start after the end wraps past
+    midnight; equal start and end is the whole day. ``days_of_week`` are ISO days (1 Monday
+    .. 7 Sunday) of the interval's own local date. ``on_holidays`` makes the period apply on
+    a holiday (:func:`enrollments.pricing.tou_holidays`) whatever its day of the week. The
+    lowest ``sort_order`` that matches an interval prices it; an interval no period matches
+    is priced at the plan's energy charge (and tiers)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="tou_periods")
+    name = models.CharField(max_length=60)
+    energy_charge_cents = models.DecimalField(
+        "Energy charge (¢/kWh)",
+        max_digits=8,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    start_hour = models.PositiveSmallIntegerField(validators=[MaxValueValidator(23)])
+    end_hour = models.PositiveSmallIntegerField(
+        validators=[MaxValueValidator(24)], help_text="Exclusive; 24 is midnight."
+    )
+    days_of_week = ArrayField(
+        models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(7)]),
+        default=_all_days,
+        help_text="ISO days: 1 Monday .. 7 Sunday.",
+    )
+    on_holidays = models.BooleanField(default=False)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["plan_id", "sort_order", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}: {self.name}"
 
 
 class TduCharge(models.Model):

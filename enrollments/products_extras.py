@@ -49,6 +49,8 @@ class OwnUsagePricing:
     prices: dict[str, OwnUsagePrice]  # by plan code
     source: str  # one line: which months, how many kWh, from where
     assumptions: tuple[str, ...] = field(default_factory=tuple)
+    # which months were priced from 15-minute intervals and which from monthly totals
+    priced_from: str = ""
 
 
 OwnUsagePricer = Callable[[OwnUsageQuery], "OwnUsagePricing | None"]

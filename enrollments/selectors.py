@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from enrollments.dates import business_days_between, market_today, subtract_business_days
 from enrollments.models import Customer, Enrollment, Plan, PromoCode, TduCharge
-from enrollments.pricing import average_price_cents, usage_tiers
+from enrollments.pricing import price_structures, structure_average_cents, usage_tiers
 from enrollments.products_extras import OwnUsagePrice
 from enrollments.services import plans_available
 from opsadmin.models import CustomerType, Utility
@@ -56,6 +56,7 @@ class ProductRow:
     plan: Plan
     averages: list[tuple[int, Decimal]]
     own: OwnUsagePrice | None = None  # on the person's own usage (products_extras)
+    tou: bool = False  # time-of-use: the averages assume pricing.TOU_EFL_ASSUMPTION
 
     @property
     def etf_text(self) -> str:
@@ -74,12 +75,14 @@ def product_rows(
     and whether the utility's TDU charges are on file (else the averages leave them out)."""
     tiers = usage_tiers(utility.state)
     tdu = TduCharge.objects.filter(utility=utility).first()
+    plans = plans_available(utility=utility, customer_type=customer_type, channel=channel)
     rows = [
         ProductRow(
             plan=plan,
-            averages=[(kwh, average_price_cents(plan, tdu, kwh)) for kwh in tiers],
+            averages=[(kwh, structure_average_cents(s, kwh)) for kwh in tiers],
+            tou=s.is_tou,
         )
-        for plan in plans_available(utility=utility, customer_type=customer_type, channel=channel)
+        for plan, s in zip(plans, price_structures(plans, tdu), strict=True)
     ]
     return tiers, rows, tdu is not None
 

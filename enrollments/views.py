@@ -20,6 +20,7 @@ from django_htmx.http import push_url
 from enrollments import flow as flows
 from enrollments.forms import DatesForm, DetailsForm, OptionsForm, ReviewForm, SearchForm
 from enrollments.models import ConsentMethod, Customer, Enrollment, EnrollmentDraft
+from enrollments.pricing import TOU_EFL_ASSUMPTION
 from enrollments.products_extras import SESSION_KEY as OWN_USAGE_SESSION_KEY
 from enrollments.products_extras import OwnUsageQuery, own_usage_pricing
 from enrollments.selectors import customer_search, product_rows, promo_code_for
@@ -152,6 +153,7 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
             ctx.update(
                 tiers=tiers,
                 rows=rows,
+                tou_note=TOU_EFL_ASSUMPTION if any(r.tou for r in rows) else "",
                 utility=utility,
                 promo=promo_code_for(data.get("promo_code", "")),
                 products_error=bound.get("products_error"),

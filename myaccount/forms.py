@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -182,3 +183,15 @@ class UsageForm(forms.Form):
         fallback = UsageForm({"period": "daily"}, available=self.available)
         fallback.is_valid()
         return dict(fallback.cleaned_data)
+
+
+class BillAlertForm(forms.Form):
+    """The amount above which the projected bill is emailed (once per billing cycle)."""
+
+    threshold = forms.DecimalField(
+        label=_("Amount ($)"),
+        min_value=Decimal("1"),
+        max_value=Decimal("10000"),
+        decimal_places=2,
+        max_digits=8,
+    )

@@ -9,9 +9,16 @@ from datetime import date, timedelta
 from django.utils import dateformat
 from django.utils.translation import gettext, ngettext
 
-from authorizations.selectors import ASSUMPTIONS, PlanCost, plan_costs_for_usage
+from authorizations.selectors import (
+    ASSUMPTIONS,
+    PlanCost,
+    plan_costs_for_usage,
+    priced_from_text,
+)
 from enrollments.models import Customer, Enrollment, ServiceAccount
+from enrollments.pricing import UsageMonth
 from myaccount import sources
+from usage import selectors as usage_selectors
 
 RENEWAL_WINDOW_DAYS = 60  # offers show in the 60 days before the contract ends
 
@@ -22,6 +29,7 @@ class RenewalOffers:
     renewal_plan_id: int | None  # the contract's default renewal plan
     source: str  # one line: which months, how many kWh, from where
     assumptions: tuple[str, ...]
+    priced_from: str = ""  # which months from 15-minute intervals, which from monthly totals
 
 
 def renewal_window_open(*, enrollment: Enrollment | None, today: date) -> bool:
@@ -37,29 +45,27 @@ def _months_back(today: date) -> tuple[date, date]:
     return date(y, m + 1, 1), end
 
 
-def own_months(*, service_account: ServiceAccount, today: date) -> tuple[list, str]:
-    """(monthly kWh, oldest first; a one-line statement of where they come from) for the
-    premise: SMT months when the chart reads SMT, else the newest 12 bills."""
+def own_months(*, service_account: ServiceAccount, today: date) -> tuple[list[UsageMonth], str]:
+    """(months, oldest first; a one-line statement of where they come from) for the premise:
+    where the chart reads SMT, the last 12 full calendar months from 15-minute intervals
+    (complete months) or their bills; else the newest 12 bills."""
     start, end = _months_back(today)
-    result = sources.usage_for_chart(
-        service_account=service_account, period="monthly", start=start, end=end
-    )
-    if result.source == "smt":
-        points = [p for p in result.points if p.consumption_kwh is not None]
-        if not points:
-            return [], ""
-        first, last = points[0].start, points[-1].start
-        n = len(points)
-        month_year = gettext("M Y")
-        return [p.consumption_kwh for p in points], ngettext(
-            "%(n)s month from Smart Meter Texas (%(first)s–%(last)s)",
-            "%(n)s months from Smart Meter Texas (%(first)s–%(last)s)",
-            n,
-        ) % {
-            "n": n,
-            "first": dateformat.format(first, month_year),
-            "last": dateformat.format(last, month_year),
-        }
+    if usage_selectors.smt_source_applies(service_account=service_account):
+        months = usage_selectors.pricing_usage_months(
+            service_account=service_account, start=start, end=end, require_intervals=True
+        )
+        if months:
+            n = len(months)
+            month_year = gettext("M Y")
+            return months, ngettext(
+                "%(n)s month of your usage (%(first)s–%(last)s)",
+                "%(n)s months of your usage (%(first)s–%(last)s)",
+                n,
+            ) % {
+                "n": n,
+                "first": dateformat.format(months[0].month, month_year),
+                "last": dateformat.format(months[-1].month, month_year),
+            }
     bills = list(reversed(sources.bills_for(service_account=service_account)[:12]))
     if not bills:
         return [], ""
@@ -69,7 +75,7 @@ def own_months(*, service_account: ServiceAccount, today: date) -> tuple[list, s
         f"{dateformat.format(bills[0].period_start, short)}–"
         f"{dateformat.format(bills[-1].period_end, short)}"
     )
-    return [b.kwh for b in bills], ngettext(
+    return [UsageMonth(month=b.period_start, kwh=b.kwh) for b in bills], ngettext(
         "your last %(n)s bill (%(span)s)", "your last %(n)s bills (%(span)s)", n
     ) % {"n": n, "span": span}
 
@@ -83,12 +89,12 @@ def renewal_offers(
         service_account.pk
     ):
         raise ValueError("renewal offers are priced on the customer's own premise only")
-    kwh, where = own_months(service_account=service_account, today=today)
-    if not kwh:
+    months, where = own_months(service_account=service_account, today=today)
+    if not months:
         return None
     renewal_plan = enrollment.plan.renewal_plan
     costs = plan_costs_for_usage(
-        monthly_kwh=kwh,
+        months=months,
         utility=service_account.utility,
         customer_type=customer.customer_type,
         channel=Enrollment.Channel.WIZARD,  # what a customer may buy on the web
@@ -96,7 +102,7 @@ def renewal_offers(
     )
     if not costs:
         return None
-    if len(kwh) >= 12:
+    if len(months) >= 12:
         source = gettext("Priced on %(where)s: %(kwh)s kWh a year.")
     else:
         source = gettext("Priced on %(where)s: %(kwh)s kWh a year, scaled to a year.")
@@ -105,4 +111,5 @@ def renewal_offers(
         renewal_plan_id=renewal_plan.pk if renewal_plan is not None else None,
         source=source % {"where": where, "kwh": f"{costs[0].annual_kwh:,}"},
         assumptions=ASSUMPTIONS,
+        priced_from=priced_from_text(months),
     )

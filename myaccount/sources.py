@@ -118,3 +118,31 @@ def green_button_readings(
         seconds = max(int(finish.timestamp() - begin.timestamp()), 86400)
         channels["consumption"].append(Reading(start=begin, seconds=seconds, kwh=float(bill.kwh)))
     return channels
+
+
+def bill_projection(*, service_account: ServiceAccount, today: date, **known):
+    """Bill to date and projection for the open cycle (SMT premises), or None. The page
+    never fails because of it: a database error reading intervals is logged and skipped.
+    ``known``: ``enrollment`` / ``smt_source`` the page already has (saves queries)."""
+    from contextlib import nullcontext
+
+    from django.db import DatabaseError, connection, transaction
+
+    from usage.projection import bill_projection as project
+
+    # a savepoint only inside a caller's transaction (as usage_for_chart does)
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with guard:
+            return project(service_account=service_account, today=today, **known)
+    except DatabaseError:
+        logger.exception(
+            "myaccount.bill_projection_failed", extra={"service_account_id": service_account.pk}
+        )
+        return None
+
+
+def bill_alert_for(*, service_account: ServiceAccount):
+    from usage.models import BillAlert
+
+    return BillAlert.objects.filter(service_account=service_account).first()

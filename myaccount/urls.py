@@ -28,4 +28,5 @@ urlpatterns = [
     path("payments/bills/<int:pk>/", views.bill_detail, name="bill"),
     path("profile/", views.profile, name="profile"),
     path("renewal/", views.renewal, name="renewal"),
+    path("bill-alert/", views.bill_alert, name="bill_alert"),
 ]

@@ -25,6 +25,7 @@ from myaccount import renewal as renewals
 from myaccount.forms import (
     PERIOD_VALUES,
     PERIODS,
+    BillAlertForm,
     CustomerPasswordResetForm,
     ProfileForm,
     UsageForm,
@@ -43,6 +44,7 @@ from myaccount.services import customer_language_set, customer_profile_update
 from opsadmin import clock
 from opsadmin.forms import CustomerLoginForm
 from opsadmin.permissions import customer_required
+from usage import services as usage_services
 
 RENEWAL_NOTICE_DAYS = 60  # PURA 39.112: notices run in the last third / 30-60 days before expiry
 TABLE_MAX_ROWS = 744  # a month of hours; longer spans point at the CSV for the full table
@@ -256,7 +258,19 @@ def dashboard(request):
                 % {"date": _fmt_long(result.data_through)},
             }
         )
+    projection = sources.bill_projection(
+        service_account=selected,
+        today=today,
+        enrollment=enrollment,
+        smt_source=result.source == "smt",
+    )
+    alert = sources.bill_alert_for(service_account=selected) if projection else None
     ctx.update(
+        projection=projection,
+        bill_alert=alert,
+        bill_alert_form=BillAlertForm(
+            initial={"threshold": alert.threshold if alert is not None else None}
+        ),
         enrollment=enrollment,
         summary=_plan_summary(enrollment),
         billing_account_number=sources.billing_account_number(enrollment=enrollment),
@@ -267,6 +281,34 @@ def dashboard(request):
         summary_chart=charts.to_json(charts.summary_figure(result)) if result.points else None,
     )
     return render(request, "myaccount/dashboard.html", ctx)
+
+
+@customer_required
+@require_POST
+def bill_alert(request):
+    """Opt in to (or out of) the projected-bill email for the selected service account."""
+    customer, accounts, selected = _portal(request)
+    if selected is None:
+        raise Http404("No service account.")
+    if request.POST.get("off"):
+        usage_services.bill_alert_set(service_account=selected, threshold=None)
+        messages.success(request, _("Projected-bill alert turned off."))
+        return redirect("myaccount:dashboard")
+    form = BillAlertForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            _("Alert not saved: %(error)s") % {"error": form.errors["threshold"][0]},
+        )
+        return redirect("myaccount:dashboard")
+    threshold = form.cleaned_data["threshold"]
+    usage_services.bill_alert_set(service_account=selected, threshold=threshold)
+    messages.success(
+        request,
+        _("We will email you once a billing cycle when your bill is projected to pass $%(amount)s.")
+        % {"amount": f"{threshold:.2f}"},
+    )
+    return redirect("myaccount:dashboard")
 
 
 @customer_required

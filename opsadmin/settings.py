@@ -390,6 +390,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "usage.smt_refresh_all",
         "schedule": crontab(hour=13, minute=30),
     },
+    # usage: projected-bill emails, after the daily SMT refresh has stored yesterday's
+    # intervals; each opted-in customer is emailed at most once per billing cycle.
+    "usage-bill-alerts-send": {
+        "task": "usage.bill_alerts_send",
+        "schedule": crontab(hour=15, minute=0),
+    },
     # authorizations: ask SMT about pending data-sharing agreements whose check is due (the
     # shopper's status page also triggers checks while open), pulling history on approval.
     "authorizations-check-pending": {"task": "authorizations.check_pending", "schedule": 30.0},

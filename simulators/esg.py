@@ -279,6 +279,28 @@ async def account_balance(request: Request) -> JSONResponse:
     return JSONResponse({"billing_account_number": ban, "balance": str(balance), "due_date": due})
 
 
+def billing_cycle_for(ban: str, today: date | None = None) -> dict:
+    """The account's current billing cycle: the calendar month holding ``today`` (the bills
+    of :func:`bills_for` are whole calendar months, so the open cycle follows the last)."""
+    today = today or clock.today()  # the simulated America/Chicago day
+    start = today.replace(day=1)
+    end = date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
+    return {
+        "billing_account_number": ban,
+        "cycle_start": start.isoformat(),
+        "cycle_end": end.isoformat(),
+    }
+
+
+async def billing_cycle(request: Request) -> JSONResponse:
+    if denied := _unauthorized(request):
+        return denied
+    ban = request.path_params["ban"]
+    if not _valid_ban(ban):
+        return JSONResponse({"error": "unknown billing account"}, status_code=404)
+    return JSONResponse(billing_cycle_for(ban))
+
+
 def _submit(kind: str):
     async def endpoint(request: Request) -> JSONResponse:
         if denied := _unauthorized(request):
@@ -382,6 +404,7 @@ routes = [
     Route("/billing-accounts", billing_account_lookup, methods=["GET"]),
     Route("/accounts/{ban}/bills", bill_history, methods=["GET"]),
     Route("/accounts/{ban}/balance", account_balance, methods=["GET"]),
+    Route("/accounts/{ban}/cycle", billing_cycle, methods=["GET"]),
     Route("/cancels", _submit("cancel"), methods=["POST"]),
     Route("/drops", _submit("drop"), methods=["POST"]),
     Route("/plan-changes", _submit("plan_change"), methods=["POST"]),

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from enrollments.models import ServiceAccount
@@ -122,3 +123,30 @@ class UsageSyncState(models.Model):
 
 
 ZERO = Decimal("0")
+
+
+class BillAlert(models.Model):
+    """A customer's opt-in: email me once a billing cycle when my projected bill passes
+    ``threshold`` dollars. ``last_sent_cycle_start`` is the cycle the email went out for."""
+
+    service_account = models.OneToOneField(
+        ServiceAccount, on_delete=models.CASCADE, related_name="bill_alert"
+    )
+    threshold = models.DecimalField(
+        "Alert above ($)",
+        max_digits=8,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("1"))],
+    )
+    active = models.BooleanField(default=True)
+    last_sent_cycle_start = models.DateField(null=True, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    last_sent_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["service_account_id"]
+
+    def __str__(self) -> str:
+        return f"bill alert {self.service_account_id} > ${self.threshold}"

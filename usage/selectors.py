@@ -9,6 +9,7 @@ because SMT did: any database error reading intervals also falls back to bills.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,6 +20,7 @@ from operator import itemgetter
 import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from psycopg.types.datetime import TimestamptzLoader
 
 from enrollments.models import Enrollment, ServiceAccount
@@ -469,3 +471,186 @@ __all__ = [
     "usage_available_range",
     "sync_state_for",
 ]
+
+
+# --- own-interval pricing: kWh by hour-of-week cell (America/Chicago) ----------------------
+# One row per (month, ISO day of week, local hour, holiday) with the consumption of the
+# intervals in it. Interval i (1-based) starts at day_start + (i-1) * 15 min; its local hour
+# comes from that instant in America/Chicago, so the fall-back day's repeated 01:00 hour
+# holds 8 intervals and the spring-forward day has no 02:00 hour. The day of week and the
+# holiday are those of the row's own local day. Every time-of-use period of every plan is a
+# union of these cells, so one pass prices any number of plans.
+TOU_CELLS_SQL = """
+SELECT date_trunc('month', d.day)::date AS month,
+       extract(isodow FROM d.day)::int AS dow,
+       extract(hour FROM (d.day_start + (u.i - 1) * interval '15 minutes')
+                         AT TIME ZONE 'America/Chicago')::int AS hour,
+       d.day = ANY(%(holidays)s::date[]) AS holiday,
+       sum(u.v) AS kwh
+FROM usage_intervalday d CROSS JOIN LATERAL unnest(d.kwh) WITH ORDINALITY AS u(v, i)
+WHERE d.service_account_id = %(sa)s AND d.channel = 'C'
+  AND d.day BETWEEN %(start)s AND %(end)s AND u.v IS NOT NULL
+GROUP BY 1, 2, 3, 4
+"""
+# Which months are complete: a row for every local day, no interval missing.
+MONTH_COVERAGE_SQL = """
+SELECT date_trunc('month', d.day)::date, count(*), coalesce(sum(d.missing_count), 0)
+FROM usage_intervalday d
+WHERE d.service_account_id = %(sa)s AND d.channel = 'C' AND d.day BETWEEN %(start)s AND %(end)s
+GROUP BY 1
+"""
+
+
+def _fetchall_planned(sql: str, params: dict) -> list[tuple]:
+    """Run an unnest aggregate planned for its own parameters (not as a prepared statement):
+    after five executions Postgres may switch a prepared statement to a generic plan, which
+    measured twice as slow for these (bench/tou_pricing.py), and planning costs little next
+    to unnesting a year of intervals."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def tou_cells(
+    *, service_account_id: int, start: date, end: date
+) -> dict[date, dict[tuple[int, int, bool], Decimal]]:
+    """Consumption of ``start..end`` (local days, inclusive) by month and hour-of-week cell
+    ``(ISO day, local hour, holiday)``; holidays are :func:`enrollments.pricing.tou_holidays`."""
+    from enrollments.pricing import tou_holidays
+
+    holidays = tou_holidays(range(start.year, end.year + 1))
+    rows = _fetchall_planned(
+        TOU_CELLS_SQL, {"sa": service_account_id, "start": start, "end": end, "holidays": holidays}
+    )
+    out: dict[date, dict[tuple[int, int, bool], Decimal]] = {}
+    for month, dow, hour, holiday, kwh in rows:
+        out.setdefault(month, {})[(dow, hour, holiday)] = kwh
+    return out
+
+
+def _days_in_month(month: date) -> int:
+    nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return (nxt - month).days
+
+
+def pricing_usage_months(
+    *,
+    service_account: ServiceAccount,
+    start: date,
+    end: date,
+    use_intervals: bool = True,
+    require_intervals: bool = False,
+) -> list:
+    """The premise's calendar months from ``start``'s month to ``end``'s month for pricing,
+    oldest first (``enrollments.pricing.UsageMonth``): from 15-minute intervals where the
+    month is complete (every local day stored, no interval missing), else from the bill that
+    starts in that month (its total only); a month with neither is left out.
+    ``require_intervals``: answer [] (without reading bills) when no month is complete."""
+    from enrollments.pricing import UsageMonth
+
+    first = start.replace(day=1)
+    last = end.replace(day=1)
+    complete: set[date] = set()
+    cells: dict[date, dict] = {}
+    if use_intervals:
+        month_end = last + timedelta(days=_days_in_month(last) - 1)
+        params = {"sa": service_account.pk, "start": first, "end": month_end}
+        for month, days, missing in _fetchall(MONTH_COVERAGE_SQL, params):
+            if days == _days_in_month(month) and not missing:
+                complete.add(month)
+        if not complete and require_intervals:
+            return []
+        if complete:
+            cells = tou_cells(
+                service_account_id=service_account.pk, start=min(complete), end=month_end
+            )
+    bills = {
+        b.period_start.replace(day=1): b
+        for b in Bill.objects.filter(
+            service_account=service_account, period_start__gte=first, period_start__lte=end
+        ).order_by("period_start")
+    }
+    months = []
+    month = first
+    while month <= last:
+        if month in complete and month in cells:
+            by_cell = cells[month]
+            months.append(UsageMonth(month=month, kwh=sum(by_cell.values(), ZERO), cells=by_cell))
+        elif month in bills:
+            months.append(UsageMonth(month=month, kwh=bills[month].kwh))
+        month += timedelta(days=_days_in_month(month))
+    return months
+
+
+def smt_source_applies(*, service_account: ServiceAccount) -> bool:
+    """The chart source rule's first two questions: SMT enabled, an active ERCOT premise."""
+    rows = _fetchall(CONTEXT_SQL, {"sa": service_account.pk, "statuses": _STATUSES})
+    ctx = _context_from(rows[0] if rows else None)
+    return ctx.smt_enabled and ctx.ercot_active
+
+
+def daily_kwh(*, service_account_id: int, start: date, end: date) -> dict[date, Decimal]:
+    """Consumption per local day of ``start..end`` (days with a stored row only)."""
+    return dict(
+        IntervalDay.objects.filter(
+            service_account_id=service_account_id, channel="C", day__gte=start, day__lte=end
+        ).values_list("day", "total_kwh")
+    )
+
+
+# The cycle so far and the recent window in one pass: each cell summed twice, once for the
+# days from the cycle start and once for the days of the window (they overlap).
+CYCLE_CELLS_SQL = """
+SELECT d.day >= %(cycle_start)s AS in_cycle,
+       d.day >= %(window_start)s AS in_window,
+       extract(isodow FROM d.day)::int AS dow,
+       extract(hour FROM (d.day_start + (u.i - 1) * interval '15 minutes')
+                         AT TIME ZONE 'America/Chicago')::int AS hour,
+       d.day = ANY(%(holidays)s::date[]) AS holiday,
+       sum(u.v) AS kwh
+FROM usage_intervalday d CROSS JOIN LATERAL unnest(d.kwh) WITH ORDINALITY AS u(v, i)
+WHERE d.service_account_id = %(sa)s AND d.channel = 'C'
+  AND d.day BETWEEN least(%(cycle_start)s, %(window_start)s) AND %(through)s
+  AND u.v IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5
+"""
+
+
+def cycle_and_window_cells(
+    *, service_account_id: int, cycle_start: date, window_start: date, through: date
+) -> tuple[dict[tuple[int, int, bool], Decimal], dict[tuple[int, int, bool], Decimal]]:
+    """Consumption by hour-of-week cell for ``cycle_start..through`` and for
+    ``window_start..through`` (one statement)."""
+    from enrollments.pricing import tou_holidays
+
+    first = min(cycle_start, window_start)
+    params = {
+        "sa": service_account_id,
+        "cycle_start": cycle_start,
+        "window_start": window_start,
+        "through": through,
+        "holidays": tou_holidays(range(first.year, through.year + 1)),
+    }
+    cycle: dict[tuple[int, int, bool], Decimal] = {}
+    window: dict[tuple[int, int, bool], Decimal] = {}
+    for in_cycle, in_window, dow, hour, holiday, kwh in _fetchall_planned(CYCLE_CELLS_SQL, params):
+        cell = (dow, hour, holiday)
+        if in_cycle:
+            cycle[cell] = cycle.get(cell, ZERO) + kwh
+        if in_window:
+            window[cell] = window.get(cell, ZERO) + kwh
+    return cycle, window
+
+
+def daily_kwh_in(
+    *, service_account_id: int, ranges: Sequence[tuple[date, date]]
+) -> dict[date, Decimal]:
+    """Consumption per local day within any of ``ranges`` (inclusive), one query."""
+    cond = Q()
+    for start, end in ranges:
+        cond |= Q(day__gte=start, day__lte=end)
+    return dict(
+        IntervalDay.objects.filter(
+            cond, service_account_id=service_account_id, channel="C"
+        ).values_list("day", "total_kwh")
+    )

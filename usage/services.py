@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from enrollments.models import ServiceAccount
 from opsadmin import clock
@@ -291,3 +292,94 @@ __all__ = [
     "smt_sync",
     "bills_store",
 ]
+
+
+# --- projected-bill email alerts ------------------------------------------------------------
+
+
+@transaction.atomic
+def bill_alert_set(*, service_account: ServiceAccount, threshold: Decimal | None):
+    """Opt in (or change the amount) for the projected-bill email; ``None`` opts out. A new
+    amount may alert again in the same cycle; the same amount does not."""
+    from usage.models import BillAlert
+
+    alert = BillAlert.objects.select_for_update().filter(service_account=service_account).first()
+    if threshold is None:
+        if alert is not None and alert.active:
+            alert.active = False
+            alert.save(update_fields=["active", "updated_at"])
+        return alert
+    if alert is None:
+        alert = BillAlert.objects.create(service_account=service_account, threshold=threshold)
+    elif alert.threshold != threshold or not alert.active:
+        if alert.threshold != threshold:
+            alert.last_sent_cycle_start = None
+        alert.threshold = threshold
+        alert.active = True
+        alert.save(update_fields=["threshold", "active", "last_sent_cycle_start", "updated_at"])
+    logger.info(
+        "usage.bill_alert.set",
+        extra={"service_account_id": service_account.pk, "threshold": str(threshold)},
+    )
+    return alert
+
+
+def bill_alerts_send(*, today: date | None = None) -> int:
+    """Email each opted-in customer whose projected bill for the open cycle passed their
+    amount, once per cycle (the row is locked while its email goes out, so two runs never
+    both send). Returns how many emails were sent."""
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+
+    from usage.models import BillAlert
+    from usage.projection import bill_projection
+
+    if today is None:
+        today = clock.today()
+    sent = 0
+    ids = list(BillAlert.objects.filter(active=True).values_list("pk", flat=True))
+    for pk in ids:
+        with transaction.atomic():
+            alert = (
+                BillAlert.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("service_account__customer")
+                .filter(pk=pk, active=True)
+                .first()
+            )
+            if alert is None:
+                continue
+            customer = alert.service_account.customer
+            if not customer.email:
+                continue
+            # In the customer's document language (PUCT Subst. R. 25.473): the projection's
+            # assumptions are worded in the active language.
+            with translation.override(customer.language or "en"):
+                projection = bill_projection(service_account=alert.service_account, today=today)
+                if projection is None or projection.projected_bill <= alert.threshold:
+                    continue
+                if alert.last_sent_cycle_start == projection.cycle.start:
+                    continue  # already told this cycle
+                context = {"projection": projection, "alert": alert, "customer": customer}
+                subject = gettext("Your projected bill is $%(amount)s") % {
+                    "amount": projection.projected_bill
+                }
+                message = render_to_string("usage/email/bill_alert.txt", context)
+            send_mail(
+                subject=subject,
+                message=message,
+                from_email=None,
+                recipient_list=[customer.email],
+            )
+            alert.last_sent_cycle_start = projection.cycle.start
+            alert.last_sent_at = timezone.now()
+            alert.last_sent_amount = projection.projected_bill
+            alert.save(update_fields=["last_sent_cycle_start", "last_sent_at", "last_sent_amount"])
+            sent += 1
+            logger.info(
+                "usage.bill_alert.sent",
+                extra={
+                    "service_account_id": alert.service_account_id,
+                    "cycle": str(projection.cycle.start),
+                },
+            )
+    return sent

@@ -117,3 +117,11 @@ def smt_refresh_all() -> dict:
     for n, sa_id in enumerate(ids):
         smt_pull.apply_async((sa_id,), countdown=int(n * spacing))
     return {"queued": len(ids)}
+
+
+@shared_task(name="usage.bill_alerts_send")
+def bill_alerts_send() -> int:
+    """Email customers whose projected bill passed their amount (once per cycle)."""
+    from usage.services import bill_alerts_send as send
+
+    return send()

@@ -1,4 +1,4 @@
-"""Ops screens of usage: the SMT sync state per premise."""
+"""Staff screens of usage: the SMT sync state per premise; a premise's bill to date."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from enrollments.models import ServiceAccount
+from opsadmin import clock
 from opsadmin.permissions import staff_required
+from usage.projection import bill_projection, live_enrollment, premise_months_on_plan
 from usage.selectors import sync_states
 
 
@@ -31,3 +33,23 @@ def sync_pull(request, service_account_id: int):
     smt_pull.delay(sa.pk)
     messages.success(request, f"SMT pull queued for ESIID {sa.esiid}.")
     return redirect("usage:sync")
+
+
+@staff_required("usage.view_usagesyncstate")
+def premise_bill(request, service_account_id: int):
+    """For a call ("why is my bill high?"): the premise's bill to date and projection, as the
+    customer sees them, and its last 12 months priced on its current plan."""
+    sa = get_object_or_404(
+        ServiceAccount.objects.select_related("customer", "utility"), pk=service_account_id
+    )
+    today = clock.today()
+    projection = bill_projection(service_account=sa, today=today)
+    enrollment = live_enrollment(service_account=sa)
+    months = premise_months_on_plan(
+        service_account=sa, plan=enrollment.plan if enrollment else None, today=today
+    )
+    return render(
+        request,
+        "usage/premise_bill.html",
+        {"sa": sa, "projection": projection, "enrollment": enrollment, "months": months},
+    )

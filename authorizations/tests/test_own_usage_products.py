@@ -103,7 +103,9 @@ def test_quick_products_without_known_usage_show_no_own_columns(
 ):
     _manual_auth(ref)  # exists, but nobody asked for this ESIID
     draft = _to_products(agent_client, "quick")
-    with django_assert_max_num_queries(16):  # the lookup costs nothing when nothing is known
+    # the lookup costs nothing when nothing is known; 16 + 1: the plans' price rows (tiers,
+    # credits, time-of-use periods) in one query
+    with django_assert_max_num_queries(17):
         html = agent_client.get(
             reverse("enrollments:quick_page", args=[draft.token])
         ).content.decode()
@@ -118,9 +120,9 @@ def test_quick_products_priced_on_the_esiid_the_agent_types(
     _manual_auth(ref)
     draft = _to_products(agent_client, "quick")
     url = reverse("enrollments:quick_page", args=[draft.token])
-    # 16 without usage (above) + 4: the authorization, its months, and the plans and TDU
-    # charges plan_costs_for_usage reads again
-    with django_assert_max_num_queries(20):
+    # 17 without usage (above) + 5: the authorization, its months, and the plans, TDU
+    # charges and price rows plan_costs_for_usage reads again
+    with django_assert_max_num_queries(22):
         resp = agent_client.get(
             url, {"step": "products", "usage_esiid": ESIID}, **(HX if htmx else {})
         )

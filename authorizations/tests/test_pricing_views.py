@@ -97,6 +97,8 @@ def test_manual_entry_stores_twelve_months_and_prices_them(client):
     html = client.get(f"/usage-authorization/s/{auth.token}/").content.decode()
     assert "Entered by hand" in html
     assert "$1672.68" in html and "13.9¢/kWh" in html
+    # typed figures are monthly totals: the table says so
+    assert 'data-testid="priced-from">Months priced from monthly totals: ' in html
     # a missing month re-renders with its error and changes nothing
     bad = dict(data, m3="")
     response = client.post(

@@ -73,6 +73,14 @@ class AccountBalance:
 
 
 @dataclass(frozen=True)
+class BillingCycle:
+    """The account's open billing cycle (meter-read dates), both days inclusive."""
+
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
 class RequestAck:
     """A cancel or drop the billing system received."""
 
@@ -92,6 +100,8 @@ class EsgClient(Protocol):
     def bill_history(self, billing_account_number: str) -> list[BillRecord]: ...
 
     def account_balance(self, billing_account_number: str) -> AccountBalance: ...
+
+    def billing_cycle(self, billing_account_number: str) -> BillingCycle: ...
 
     def submit_cancel(self, payload: dict, idempotency_key: str) -> RequestAck: ...
 
@@ -262,6 +272,19 @@ class HttpEsgClient:
             )
         except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
             raise MalformedAnswerError("ESG account balance: malformed answer") from exc
+
+    def billing_cycle(self, billing_account_number: str) -> BillingCycle:
+        body = self._request("GET", f"/accounts/{_segment(billing_account_number)}/cycle")
+        try:
+            cycle = BillingCycle(
+                start=date.fromisoformat(body["cycle_start"]),
+                end=date.fromisoformat(body["cycle_end"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise PermanentIntegrationError("ESG billing cycle: malformed answer") from exc
+        if cycle.end < cycle.start:
+            raise PermanentIntegrationError("ESG billing cycle: ends before it starts")
+        return cycle
 
     def _submit(self, path: str, payload: dict, idempotency_key: str) -> RequestAck:
         body = self._request(
