@@ -54,3 +54,23 @@ def test_opt_out_stops_alerts(mailoutbox):
     assert bill_alerts_send(today=date(2026, 6, 16)) == 0
     assert mailoutbox == []
     assert BillAlert.objects.get(service_account=sa).active is False
+
+
+def test_alert_email_in_the_customers_language(mailoutbox):
+    """A Spanish-preferring customer (set through My Account's language switch) gets the
+    alert in Spanish, assumptions included; the amounts stay the same."""
+    from myaccount.services import customer_language_set
+
+    sa = premise()
+    smt_on()
+    cnp_tdu(sa)
+    store(sa, date(2026, 6, 1), date(2026, 6, 15))
+    customer_language_set(customer=sa.customer, language="es")
+    bill_alert_set(service_account=sa, threshold=D("120"))
+    assert bill_alerts_send(today=date(2026, 6, 16)) == 1
+    mail = mailoutbox[0]
+    assert mail.subject == "Su factura proyectada es de $133.99"
+    assert "por encima de los $120.00" in mail.body
+    assert "Ciclo de facturación del 1 jun al 30 jun 2026" in mail.body
+    assert "Cómo la proyectamos:" in mail.body
+    assert "Your bill" not in mail.body and "How we project" not in mail.body
