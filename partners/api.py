@@ -11,12 +11,13 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Literal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Header, NinjaAPI, Path, Query, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -489,29 +490,65 @@ def create_enrollment(
 ):
     """Submit an enrollment (web or non-web plan); it goes to the billing system after."""
     partner = request.partner
-    request_hash = _request_hash(payload)
+    values = {k: ("" if v is None else str(v)) for k, v in payload.model_dump().items()}
+    values["critical_care"] = "yes" if payload.critical_care else "no"
+    data, reference = services.enrollment_input_from_values(values)
+
+    def create() -> tuple[int, dict]:
+        enrollment = services.partner_enrollment_submit(
+            partner=partner,
+            data=data,
+            channel=Enrollment.Channel.API,
+            reference=reference,
+            # enrollment_submit serialises two concurrent requests with the same key
+            idempotency_key=(
+                f"api:{partner.pk}:{hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]}"
+                if idempotency_key
+                else None
+            ),
+        )
+        return enrollment.pk, json.loads(
+            EnrollmentOut(**enrollment_out(enrollment)).model_dump_json()
+        )
+
+    return idempotent_create(
+        request,
+        idempotency_key=idempotency_key,
+        request_hash=_request_hash(payload),
+        create=create,
+    )
+
+
+def idempotent_create(
+    request,
+    *,
+    idempotency_key: str | None,
+    request_hash: str,
+    create: Callable[[], tuple[int, dict]],
+) -> HttpResponse:
+    """201 with ``create()``'s body and a Location, run once per partner and Idempotency-Key:
+    the same key with the same body replays the first answer, with another body is a 409.
+    ``create`` runs in the transaction that records the answer; two concurrent requests
+    with one key are serialised by an advisory lock, so the second replays the first."""
+    partner = request.partner
     if idempotency_key:
         earlier = IdempotencyRecord.objects.filter(partner=partner, key=idempotency_key).first()
         if earlier is not None:
             return _replay(earlier, request_hash)
-    values = {k: ("" if v is None else str(v)) for k, v in payload.model_dump().items()}
-    values["critical_care"] = "yes" if payload.critical_care else "no"
-    data, reference = services.enrollment_input_from_values(values)
     try:
         with transaction.atomic():
-            enrollment = services.partner_enrollment_submit(
-                partner=partner,
-                data=data,
-                channel=Enrollment.Channel.API,
-                reference=reference,
-                # enrollment_submit serialises two concurrent requests with the same key
-                idempotency_key=(
-                    f"api:{partner.pk}:{hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]}"
-                    if idempotency_key
-                    else None
-                ),
-            )
-            body = json.loads(EnrollmentOut(**enrollment_out(enrollment)).model_dump_json())
+            if idempotency_key:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                        [f"partners-idem:{partner.pk}:{idempotency_key}"],
+                    )
+                earlier = IdempotencyRecord.objects.filter(
+                    partner=partner, key=idempotency_key
+                ).first()
+                if earlier is not None:
+                    return _replay(earlier, request_hash)
+            pk, body = create()
             if idempotency_key:
                 IdempotencyRecord.objects.create(
                     partner=partner,
@@ -527,7 +564,7 @@ def create_enrollment(
             return _replay(earlier, request_hash)
         raise
     response = HttpResponse(json.dumps(body), status=201, content_type="application/json")
-    response["Location"] = f"{request.path.rstrip('/')}/{enrollment.pk}"
+    response["Location"] = f"{request.path.rstrip('/')}/{pk}"
     return response
 
 

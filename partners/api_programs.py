@@ -14,14 +14,11 @@ import json
 from datetime import date, datetime
 from typing import Literal
 
-from django.db import IntegrityError, connection, transaction
-from django.http import HttpResponse
 from ninja import Field, Header, Schema
 
 from opsadmin.errors import ApplicationError
 from partners import selectors, services
-from partners.api import ERRORS, ID, Problem, _replay, api, problem
-from partners.models import IdempotencyRecord
+from partners.api import ERRORS, ID, Problem, api, idempotent_create, problem
 from programs.models import Device, ProgramEnrollment
 
 PROGRAM_CODE = r"^[A-Za-z0-9_-]{1,40}$"
@@ -234,54 +231,30 @@ def create_program_enrollment(
     partner = request.partner
     if (payload.enrollment_id is None) == (not payload.esiid):
         raise ApplicationError("Send either enrollment_id or esiid (one of them).", field="esiid")
-    request_hash = _request_hash(payload)
-    if idempotency_key:
-        earlier = IdempotencyRecord.objects.filter(partner=partner, key=idempotency_key).first()
-        if earlier is not None:
-            return _replay(earlier, request_hash)
-    try:
-        with transaction.atomic():
-            if idempotency_key:
-                # two concurrent requests with one key: the second waits, then replays
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT pg_advisory_xact_lock(hashtext(%s))",
-                        [f"partners-idem:{partner.pk}:{idempotency_key}"],
-                    )
-                earlier = IdempotencyRecord.objects.filter(
-                    partner=partner, key=idempotency_key
-                ).first()
-                if earlier is not None:
-                    return _replay(earlier, request_hash)
-            enrollment = selectors.partner_customer_enrollment(
-                partner=partner, enrollment_id=payload.enrollment_id, esiid=payload.esiid
-            )
-            created = services.partner_program_enrollment_create(
-                partner=partner,
-                enrollment=enrollment,
-                program_code=payload.program_code,
-                devices=[services.AggregatorDevice(**d.model_dump()) for d in payload.devices],
-                partner_reference=payload.partner_reference,
-                installation_date=payload.installation_date,
-            )
-            pe = selectors.partner_program_enrollment_get(partner=partner, pk=created.pk)
-            body = json.loads(ProgramEnrollmentOut(**program_enrollment_out(pe)).model_dump_json())
-            if idempotency_key:
-                IdempotencyRecord.objects.create(
-                    partner=partner,
-                    key=idempotency_key,
-                    request_hash=request_hash,
-                    status_code=201,
-                    response_body=body,
-                )
-    except IntegrityError:
-        earlier = IdempotencyRecord.objects.filter(partner=partner, key=idempotency_key).first()
-        if idempotency_key and earlier is not None:
-            return _replay(earlier, request_hash)
-        raise
-    response = HttpResponse(json.dumps(body), status=201, content_type="application/json")
-    response["Location"] = f"{request.path.rstrip('/')}/{pe.pk}"
-    return response
+
+    def create() -> tuple[int, dict]:
+        enrollment = selectors.partner_customer_enrollment(
+            partner=partner, enrollment_id=payload.enrollment_id, esiid=payload.esiid
+        )
+        created = services.partner_program_enrollment_create(
+            partner=partner,
+            enrollment=enrollment,
+            program_code=payload.program_code,
+            devices=[services.AggregatorDevice(**d.model_dump()) for d in payload.devices],
+            partner_reference=payload.partner_reference,
+            installation_date=payload.installation_date,
+        )
+        pe = selectors.partner_program_enrollment_get(partner=partner, pk=created.pk)
+        return pe.pk, json.loads(
+            ProgramEnrollmentOut(**program_enrollment_out(pe)).model_dump_json()
+        )
+
+    return idempotent_create(
+        request,
+        idempotency_key=idempotency_key,
+        request_hash=_request_hash(payload),
+        create=create,
+    )
 
 
 @api.get(
