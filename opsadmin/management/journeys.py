@@ -20,8 +20,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from billing import outbox
-from billing.adapters.esg import ProspectAck, ProspectStatus, RequestAck, RequestStatus
 from billing.models import BillingRequest
+from billing.selectors import ProspectAck, ProspectStatus, RequestAck, RequestStatus
 from billing.services import prospect_status_record, service_order_record
 from enrollments.dates import add_months, earliest_start_date, start_date_problem
 from enrollments.models import Customer, Enrollment, Plan
