@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from drops.models import ChangeOfTermsNotice, DropCode, DropRequest, DropSettings
 from drops.rules import EtfQuote, drop_date_bounds, etf_quote
@@ -18,6 +19,19 @@ from opsadmin.models import SystemSetup, Utility
 def drop_option_visible(*, customer: Customer) -> bool:
     """Customer Types decides whether Cancel / Move Out is offered (seed 000)."""
     return customer.customer_type.drop_visible_in_myaccount
+
+
+def drop_request_customer_may_cancel(
+    *, drop_request: DropRequest, now: datetime | None = None
+) -> bool:
+    """May the customer cancel their own drop request? Only while it is held, before the hold
+    ends, and where the utility's drop settings allow it (``drop_request_cancel`` asks this
+    too)."""
+    if drop_request.status != DropRequest.Status.HELD or drop_request.hold_until is None:
+        return False
+    if drop_request.hold_until <= (now or timezone.now()):
+        return False
+    return drop_settings_for(utility=drop_request.utility).customer_may_cancel_during_hold
 
 
 def droppable_enrollments(*, customer: Customer) -> list[Enrollment]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from opsadmin.extensions import Registry
 from opsadmin.models import CustomerType, Utility
 
 logger = logging.getLogger(__name__)
@@ -52,23 +53,23 @@ class OwnUsagePricing:
 
 
 OwnUsagePricer = Callable[[OwnUsageQuery], "OwnUsagePricing | None"]
-_PRICER: list[OwnUsagePricer] = []
+PRICERS: Registry[str, OwnUsagePricer] = Registry("own-usage pricers")
 
 
 def register_own_usage_pricer(fn: OwnUsagePricer) -> OwnUsagePricer:
     """Register the one function that prices plans on a person's own usage (the last
     registration wins, so a re-run ``ready`` keeps one)."""
-    _PRICER[:] = [fn]
-    return fn
+    return PRICERS.register("own_usage", fn, replace=True)
 
 
 def own_usage_pricing(query: OwnUsageQuery) -> OwnUsagePricing | None:
     """The registered pricer's answer, or None (nothing registered, no usage known, or the
     pricer failed: the products table must still show)."""
-    if not _PRICER:
+    pricer = PRICERS.get("own_usage")
+    if pricer is None:
         return None
     try:
-        return _PRICER[0](query)
+        return pricer(query)
     except Exception:
         logger.exception("enrollments.own_usage_pricer_failed")
         return None

@@ -44,7 +44,6 @@ from opsadmin import clock
 from opsadmin.forms import CustomerLoginForm
 from opsadmin.permissions import customer_required
 
-RENEWAL_NOTICE_DAYS = 60  # PURA 39.112: notices run in the last third / 30-60 days before expiry
 TABLE_MAX_ROWS = 744  # a month of hours; longer spans point at the CSV for the full table
 
 
@@ -233,21 +232,19 @@ def dashboard(request):
         service_account=selected, period="monthly", start=start, end=end
     )
     notices = []
-    if enrollment and enrollment.contract_end_date:
+    if enrollment and renewals.renewal_window_open(enrollment=enrollment, today=today):
         days_left = (enrollment.contract_end_date - today).days
-        if 0 <= days_left <= RENEWAL_NOTICE_DAYS:
-            notices.append(
-                {
-                    "kind": "warn",
-                    "text": _(
-                        "Your contract ends on %(date)s (%(days)s days). "
-                        "Renew to keep your rate plan."
-                    )
-                    % {"date": _fmt_long(enrollment.contract_end_date), "days": days_left},
-                    "link": reverse("myaccount:renewal"),
-                    "link_text": _("See renewal offers priced on your usage"),
-                }
-            )
+        notices.append(
+            {
+                "kind": "warn",
+                "text": _(
+                    "Your contract ends on %(date)s (%(days)s days). Renew to keep your rate plan."
+                )
+                % {"date": _fmt_long(enrollment.contract_end_date), "days": days_left},
+                "link": reverse("myaccount:renewal"),
+                "link_text": _("See renewal offers priced on your usage"),
+            }
+        )
     if result.data_through:
         notices.append(
             {

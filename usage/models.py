@@ -18,8 +18,9 @@ from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 
 from enrollments.models import ServiceAccount
+from opsadmin import clock
 
-CHICAGO = ZoneInfo("America/Chicago")
+CHICAGO = clock.CHICAGO  # market days
 UTC = ZoneInfo("UTC")
 INTERVAL = timedelta(minutes=15)
 
