@@ -15,7 +15,7 @@ ZERO = Decimal("0.00")
 # change-in-terms notice.
 LAST_DAYS_WITHOUT_ETF = 14
 CHANGE_OF_TERMS_DAYS = 14
-# Rescission: 3 federal business days (choosemypower.org, texas-market.md 2.3).
+# Rescission: 3 federal business days (PUCT Subst. R. §25.474; one rule: ``enrollments.dates``).
 
 
 class Waiver:
@@ -83,7 +83,7 @@ def etf_quote(
 
     Amount: ``flat`` -> ``etf_amount``; ``per_month`` -> ``etf_amount`` x months left from the
     drop date to the contract end (a started month counts); ``none`` -> 0.
-    Waived (PUCT 25.475, texas-market.md 2.6), first matching reason wins:
+    Waived (PUCT Subst. R. §25.475), first matching reason wins:
     within rescission (``today`` <= the enrollment's ``rescission_deadline``, set once at
     submission by ``enrollments.dates.rescission_deadline``); within 14
     days after a change-of-terms notice; a move-out with a forwarding address

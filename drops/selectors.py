@@ -17,7 +17,7 @@ from opsadmin.models import SystemSetup, Utility
 
 
 def drop_option_visible(*, customer: Customer) -> bool:
-    """Customer Types decides whether Cancel / Move Out is offered (seed 000)."""
+    """Customer Types decides whether Cancel / Move Out is offered."""
     return customer.customer_type.drop_visible_in_myaccount
 
 

@@ -71,7 +71,7 @@ class DropRequestResult:
 
 
 def resolve_reason_code(*, utility, posted_code: str) -> tuple[str, str]:
-    """The code to send for what the customer posted (seed 000):
+    """The code to send for what the customer posted:
     no My Account codes -> "" (anything posted is refused); one -> that code (anything else
     posted is refused); several -> the posted code, which must be one of them."""
     codes = myaccount_drop_codes(utility=utility)

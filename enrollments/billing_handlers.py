@@ -105,11 +105,11 @@ def register() -> None:
 
 def billing_account_number_get(*, enrollment: Enrollment) -> str:
     """The enrollment's billing account number: the stored one, else asked of the billing
-    system and stored (seed 000). Only ESG REST utilities have one; others get "".
+    system and stored. Only ESG REST utilities have one; others get "".
 
     Returns "" when the billing system has none or cannot be reached now (the caller shows
     nothing rather than failing). Replacement values must never call this: they read
-    ``enrollment.billing_account_number`` (seed 000, note 1).
+    ``enrollment.billing_account_number`` (a notice renders in bulk, never waiting on ESG).
     """
     if enrollment.billing_account_number:
         return enrollment.billing_account_number

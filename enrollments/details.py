@@ -1,6 +1,6 @@
 """Enrollment Details (staff): everything about one enrollment, its timeline and its billing
 requests. For ESG REST utilities the legacy single Token is split into its own fields, each
-editable and validated, including Billing Package Id (seed 000)."""
+editable and validated, including Billing Package Id."""
 
 from __future__ import annotations
 

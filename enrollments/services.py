@@ -324,7 +324,7 @@ def _roll_over(enrollment_id: int, today: date) -> bool:
 
 def plans_available(*, utility: Utility, customer_type: CustomerType, channel: str) -> list[Plan]:
     """Plans a channel may sell for a utility and customer type (web plans only on the web
-    channels, seed 002: Quick Enrollment and the Signup Wizard sell web plans)."""
+    channels: Quick Enrollment and the Signup Wizard sell web plans)."""
     qs = Plan.objects.filter(active=True, utilities=utility, customer_types=customer_type)
     if channel in (Enrollment.Channel.QUICK, Enrollment.Channel.WIZARD):
         qs = qs.filter(is_web_plan=True)
@@ -892,7 +892,7 @@ class RescissionClosed(ApplicationError):
 
 
 def enrollment_rescission_deadline(enrollment: Enrollment) -> date | None:
-    """Last day the customer may rescind (3 federal business days, PUCT §25.474(j)): the date
+    """Last day the customer may rescind (3 federal business days, PUCT Subst. R. §25.474): the date
     ``enrollment_submit`` stored, else computed from the submission's market day."""
     if enrollment.rescission_deadline:
         return enrollment.rescission_deadline
@@ -916,7 +916,7 @@ def enrollment_rescind(
     note: str = "",
     submitted_becomes: str = Enrollment.Status.RESCINDED,
 ) -> Enrollment:
-    """The customer's right of rescission (PUCT §25.474(j): 3 federal business days, no
+    """The customer's right of rescission (PUCT Subst. R. §25.474: 3 federal business days, no
     early termination fee), for every channel: the status becomes RESCINDED and a cancel (TX
     SET 814_08) goes to the billing system.
 

@@ -488,7 +488,7 @@ class _Echo:
 @customer_required
 @require_GET
 def usage_csv(request):
-    """CSV of what the chart shows. Stable URL for scripts (see the issue text)."""
+    """CSV of what the chart shows. A stable URL that scripts may call."""
     _customer, _accounts, selected = _portal(request, account_param=request.GET.get("account"))
     if selected is None:
         raise Http404("No service account.")

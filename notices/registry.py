@@ -10,7 +10,7 @@ common shape of extension points (``opsadmin.extensions.Registry``)::
 
 A resolver takes the record a notice is rendered for and returns a string, a list of lines,
 or ``None`` (renders empty). Resolvers must only read stored data: a notice is rendered in
-bulk and can never wait on, or fail because of, an outside system (seed 000, Note 1).
+bulk and can never wait on, or fail because of, an outside system.
 """
 
 from __future__ import annotations

@@ -238,7 +238,7 @@ def _mark_current(menus: list[NavMenu], path: str) -> None:
 
 
 def _drop_visible(user) -> bool:
-    """Whether Cancel / Move Out is offered: the customer's type decides (seed 000), and
+    """Whether Cancel / Move Out is offered: the customer's type decides, and
     only to a customer with service to end.
 
     Uses the customer row the view already loaded on ``request.user`` when there is one.

@@ -507,7 +507,7 @@ def smt_client() -> SmtClient:
     return SmtClient(config)
 
 
-# --- data-sharing agreements (CSP consent; texas-market.md 1.3) -----------------------------
+# --- data-sharing agreements (CSP consent; SMT Data Access Interface Guide) -----------------------------
 # Added for authorizations/: a shopper or a prospect is not yet our customer, so we read
 # their usage only under an SMT agreement that they approve from SMT's email. The existing
 # methods above are unchanged.

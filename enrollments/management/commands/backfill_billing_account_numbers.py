@@ -1,4 +1,4 @@
-"""The one-time mass update of billing account numbers for history (seed 000, note 2).
+"""The one-time mass update of billing account numbers for the enrollments accepted before it was stored.
 
 Asks the billing system (ESG REST API) for the billing account number of every enrollment
 on an ESG REST utility that the billing system accepted but that has none stored yet.
