@@ -53,10 +53,6 @@ class EtfQuote:
     def applies(self) -> bool:
         return self.amount > 0
 
-    @property
-    def waiver_label(self) -> str:
-        return Waiver.LABELS.get(self.waiver, "")
-
 
 def remaining_months(*, drop_date: date, contract_end: date) -> int:
     """Whole months from the drop date to the contract end; a started month counts as one."""

@@ -36,10 +36,6 @@ def grant(group: str, perms: list[str] | tuple[str, ...]) -> None:
     GRANTS.register(group, (GRANTS.get(group) or frozenset()) | frozenset(perms), replace=True)
 
 
-def grants() -> dict[str, set[str]]:
-    return {group: set(perms) for group, perms in GRANTS.items()}
-
-
 def sync_group_permissions(**kwargs) -> None:
     """post_migrate: give each group exactly its declared permissions (Admin: all)."""
     from django.contrib.auth.models import Group, Permission

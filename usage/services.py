@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from enrollments.models import ServiceAccount
 from opsadmin import clock
-from opsadmin.errors import IntegrationError, PermanentIntegrationError
+from opsadmin.errors import IntegrationError
 from usage.adapters.smt import (
     Agreement,
     IntervalDayRecord,
@@ -37,15 +37,6 @@ from usage.models import (
     intervals_in_day,
     local_day_start,
 )
-
-__all__ = [
-    "Agreement",
-    "MonthlyRead",
-    "SmtAgreementPort",
-    "SmtPort",
-    "smt_enabled",
-    "smt_session",
-]
 
 logger = logging.getLogger(__name__)
 
@@ -316,15 +307,17 @@ def bills_record_failure(*, service_account: ServiceAccount, error: str) -> None
     state.save(update_fields=["bills_error"])
 
 
-def require_smt_premise(service_account: ServiceAccount) -> None:
-    if not service_account.utility.is_ercot:
-        raise PermanentIntegrationError("Smart Meter Texas serves ERCOT premises only.")
-
-
 __all__ = [
     "DayRow",
     "IntervalDay",
     "intervals_ingest",
     "smt_sync",
     "bills_store",
+    # the SMT façade other apps use (usage owns the adapter)
+    "Agreement",
+    "MonthlyRead",
+    "SmtAgreementPort",
+    "SmtPort",
+    "smt_enabled",
+    "smt_session",
 ]
