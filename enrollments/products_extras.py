@@ -8,6 +8,11 @@ two more columns ("Est. annual cost (your usage)", "Avg. price (your usage)") wh
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,7 +54,7 @@ class OwnUsagePrice:
 class OwnUsagePricing:
     prices: dict[str, OwnUsagePrice]  # by plan code
     source: str  # one line: which months, how many kWh, from where
-    assumptions: tuple[str, ...] = field(default_factory=tuple)
+    assumptions: tuple[StrOrPromise, ...] = field(default_factory=tuple)
 
 
 OwnUsagePricer = Callable[[OwnUsageQuery], "OwnUsagePricing | None"]

@@ -98,7 +98,8 @@ class ProfileForm(forms.ModelForm):
         return value
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("notice_preference") == Customer.NoticePreference.LETTER and not all(
             cleaned.get(f) for f in ("billing_address_line1", "billing_city", "billing_zip")
         ):
@@ -147,7 +148,8 @@ class UsageForm(forms.Form):
                 )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         period = cleaned.get("period") or "daily"
         start, end = cleaned.get("start"), cleaned.get("end")
         last = self.available[1] if self.available else clock.today()

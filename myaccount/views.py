@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from axes.utils import reset as axes_reset
@@ -232,15 +232,15 @@ def dashboard(request):
         service_account=selected, period="monthly", start=start, end=end
     )
     notices = []
-    if enrollment and renewals.renewal_window_open(enrollment=enrollment, today=today):
-        days_left = (enrollment.contract_end_date - today).days
+    days_left = renewals.renewal_days_left(enrollment=enrollment, today=today)
+    if days_left is not None:
         notices.append(
             {
                 "kind": "warn",
                 "text": _(
                     "Your contract ends on %(date)s (%(days)s days). Renew to keep your rate plan."
                 )
-                % {"date": _fmt_long(enrollment.contract_end_date), "days": days_left},
+                % {"date": _fmt_long(today + timedelta(days=days_left)), "days": days_left},
                 "link": reverse("myaccount:renewal"),
                 "link_text": _("See renewal offers priced on your usage"),
             }
@@ -285,7 +285,7 @@ def renewal(request):
         offers=renewals.renewal_offers(
             customer=customer, service_account=selected, enrollment=enrollment, today=today
         )
-        if is_open
+        if is_open and enrollment is not None
         else None,
     )
     return render(request, "myaccount/renewal.html", ctx)
