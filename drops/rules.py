@@ -80,8 +80,8 @@ def etf_quote(
     Amount: ``flat`` -> ``etf_amount``; ``per_month`` -> ``etf_amount`` x months left from the
     drop date to the contract end (a started month counts); ``none`` -> 0.
     Waived (PUCT Subst. R. §25.475), first matching reason wins:
-    within rescission (``today`` <= the enrollment's ``rescission_deadline``, set once at
-    submission by ``enrollments.dates.rescission_deadline``); within 14
+    within rescission (``today`` <= the enrollment's rescission deadline, from
+    ``enrollments.services.enrollment_rescission_deadline``); within 14
     days after a change-of-terms notice; a move-out with a forwarding address
     (25.475(c)(2)(C)); a drop date in the last 14 days of the contract.
     """

@@ -12,6 +12,7 @@ from django.utils import timezone
 from drops.models import ChangeOfTermsNotice, DropCode, DropRequest, DropSettings
 from drops.rules import EtfQuote, drop_date_bounds, etf_quote
 from enrollments.models import Customer, Enrollment
+from enrollments.services import enrollment_rescission_deadline
 from opsadmin import clock
 from opsadmin.models import SystemSetup, Utility
 
@@ -124,7 +125,7 @@ def etf_for_enrollment(
         contract_end=enrollment.contract_end_date,
         drop_date=drop_date,
         today=today or market_today(),
-        rescission_deadline=enrollment.rescission_deadline,
+        rescission_deadline=enrollment_rescission_deadline(enrollment),
         change_of_terms_sent_on=list(notices),
         move_out_with_forwarding_address=move_out_with_forwarding_address,
     )

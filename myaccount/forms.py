@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from enrollments.models import Customer
+from myaccount.services import PROFILE_FIELDS
 from opsadmin import clock
 from opsadmin.models import User
 
@@ -57,17 +58,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = [
-            "email",
-            "phone",
-            "language",
-            "notice_preference",
-            "billing_address_line1",
-            "billing_address_line2",
-            "billing_city",
-            "billing_state",
-            "billing_zip",
-        ]
+        fields = list(PROFILE_FIELDS)  # the fields a customer may change (one list)
         labels = {
             "email": _("Email"),
             "phone": _("Phone"),

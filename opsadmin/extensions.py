@@ -50,7 +50,7 @@ class Registry(Generic[K, V]):
         return len(self._entries)
 
     def keys(self) -> list[K]:
-        return sorted(self._entries)  # type: ignore[type-var]
+        return sorted(self._entries, key=str)
 
     def values(self) -> list[V]:
         return [self._entries[k] for k in self.keys()]
