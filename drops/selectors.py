@@ -22,6 +22,15 @@ def drop_option_visible(*, customer: Customer) -> bool:
     return customer.customer_type.drop_visible_in_myaccount
 
 
+def customer_may_drop(*, customer: Customer) -> bool:
+    """May this customer cancel / move out online: their Customer Type offers it and they
+    have service to end (an active enrollment). The My Account menu asks this (registered as
+    ``opsadmin.context_processors.PORTAL_OFFERS["drop"]``); the pages list the enrollments."""
+    if not drop_option_visible(customer=customer):
+        return False
+    return customer.enrollments.filter(status=Enrollment.Status.ACTIVE).exists()
+
+
 def drop_request_customer_may_cancel(
     *, drop_request: DropRequest, now: datetime | None = None
 ) -> bool:

@@ -8,6 +8,7 @@ import pytest
 from enrollments import products_extras
 from notices import registry as notices_registry
 from opsadmin import roles
+from opsadmin.context_processors import PORTAL_OFFERS
 from opsadmin.extensions import Registry
 
 
@@ -37,6 +38,10 @@ def test_every_extension_point_uses_the_common_shape_and_is_filled_at_start_up()
     assert "BILLING_ACCOUNT_NUMBER" in notices_registry.VALUES
     assert isinstance(notices_registry.KINDS, Registry)
     assert notices_registry.KINDS.get("enrollment") is not None
+    assert isinstance(PORTAL_OFFERS, Registry)
+    from drops.selectors import customer_may_drop
+
+    assert PORTAL_OFFERS.get("drop") is customer_may_drop
     assert isinstance(products_extras.PRICERS, Registry)
     from authorizations.own_usage import own_usage_for_products
 
