@@ -87,7 +87,8 @@ class UploadForm(forms.Form):
         }
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         upload = data.get("file")
         limit = MAX_XML_BYTES if data.get("kind") == "green_button" else MAX_CSV_BYTES
         if upload is not None and upload.size > limit:

@@ -99,10 +99,6 @@ class UsageAuthorization(models.Model):
     def __str__(self) -> str:
         return f"Authorization {self.pk} {self.esiid} ({self.get_status_display()})"
 
-    @property
-    def is_pending(self) -> bool:
-        return self.status == self.Status.REQUESTED
-
 
 class AuthorizationEvent(models.Model):
     """What happened to an authorization: status changes, reminders, uploads, refreshes."""

@@ -517,7 +517,7 @@ def _meters(root: Element) -> tuple[list[_Meter], set[str]]:
         if zone_entry is None and len(zones) == 1:
             zone_entry = zones[0]
         zone = _local_time(zone_entry) or CHICAGO_LTP
-        channels = []
+        channels: list[tuple[_Entry, Element | None, list[_Entry]]] = []
         if not mine and len(points) == 1 and len(types) == 1:
             channels.append((point, types[0].content, blocks))  # bare file: one type, all blocks
         for reading in mine:

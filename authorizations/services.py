@@ -26,7 +26,7 @@ from authorizations.parsers import (
 from opsadmin import clock
 from opsadmin.errors import ApplicationError, MalformedAnswerError, PermanentIntegrationError
 from opsadmin.models import CustomerType, Utility
-from usage.adapters.smt import CHICAGO, SmtAgreementPort, SmtPort
+from usage.services import SmtAgreementPort, SmtPort
 
 logger = logging.getLogger(__name__)
 
@@ -524,7 +524,7 @@ def authorizations_maintain(
     """Periodic follow-up: reminders while pending, time-outs, renewal prompts before the
     agreement lapses, local expiry, and the daily refresh of approved agreements."""
     now = now or timezone.now()
-    today = now.astimezone(CHICAGO).date()
+    today = now.astimezone(clock.CHICAGO).date()
     counts = {"reminded": 0, "timed_out": 0, "prompted": 0, "expired": 0, "refreshed": 0}
     pending = UsageAuthorization.objects.filter(status=Status.REQUESTED)
     for auth in pending.filter(requested_at__lt=now - PENDING_TIMEOUT):

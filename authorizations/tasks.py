@@ -48,13 +48,13 @@ def _load(authorization_id: int):
 def agreement_request(self, authorization_id: int) -> dict:
     """Send the SMT NewAgreement request (once: a stored agreement number is kept)."""
     from authorizations.services import agreement_send
-    from usage.adapters.smt import smt_client
+    from usage.services import smt_session
 
     auth = _load(authorization_id)
     if auth is None:
         return {"skipped": True}
     try:
-        with smt_client() as client:
+        with smt_session() as client:
             agreement_send(authorization=auth, client=client)
     except TransientIntegrationError as exc:
         _honour_retry_after(self, exc)
@@ -70,12 +70,12 @@ def agreement_request(self, authorization_id: int) -> dict:
 def agreement_check(authorization_id: int) -> dict:
     """Ask SMT about one agreement; on approval pull the history at once."""
     from authorizations.services import agreement_check as check
-    from usage.adapters.smt import smt_client
+    from usage.services import smt_session
 
     auth = _load(authorization_id)
     if auth is None:
         return {"skipped": True}
-    with smt_client() as client:
+    with smt_session() as client:
         approved_now = check(authorization=auth, client=client)
         if not approved_now:
             return {"status": auth.status}
@@ -96,13 +96,13 @@ def _pull(auth, client) -> int:
 @shared_task(name="authorizations.usage_refresh", acks_late=True, **RETRY)
 def usage_refresh(authorization_id: int) -> dict:
     """Re-pull an approved person's months (daily while the agreement lasts; idempotent)."""
-    from usage.adapters.smt import smt_client
+    from usage.services import smt_session
 
     auth = _load(authorization_id)
     if auth is None:
         return {"skipped": True}
     try:
-        with smt_client() as client:
+        with smt_session() as client:
             return {"months": _pull(auth, client)}
     except PermanentIntegrationError as exc:
         from authorizations.models import UsageAuthorization

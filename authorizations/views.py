@@ -168,9 +168,9 @@ def _act(request, auth: UsageAuthorization, action: str, *, staff: bool):
                 request, gettext("Request sent: approve it from Smart Meter Texas's email.")
             )
         elif action == "revoke":
-            from usage.adapters.smt import smt_client
+            from usage.services import smt_session
 
-            with smt_client() as client:
+            with smt_session() as client:
                 services.authorization_revoke(authorization=auth, client=client, actor=actor)
             messages.success(request, gettext("Sharing ended; we no longer refresh your usage."))
         else:

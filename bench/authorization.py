@@ -7,7 +7,7 @@ htmx polls it (``--poll`` seconds, 2 like the page) until the usage table shows.
         [--runs 5] [--approve-after 2] [--poll 2]
 
 Baseline in the same run: one bare SMT monthly-reads call (the vendor part no design avoids).
-Ends with one JSON line. Goal: on screen within 10 s of approval (seed 004's bar: 60 s).
+Ends with one JSON line. Goal: on screen within 10 s of approval (the requirement: 60 s).
 """
 
 from __future__ import annotations

@@ -1,10 +1,45 @@
-"""Questions about the billing outbox."""
+"""Questions about the billing outbox, and the billing system's (ESG) answers to questions.
+
+This module and ``billing.services`` are the only way other apps reach ESG: the adapter
+(``billing/adapters/esg.py``) is billing's own (an import-linter contract keeps it so). The
+answer types other apps read are re-exported here.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from django.db.models import QuerySet
 
+from billing.adapters.esg import (
+    AccountBalance,
+    BillingCycle,
+    BillRecord,
+    EsgClient,
+    ProspectAck,
+    ProspectStatus,
+    RequestAck,
+    RequestStatus,
+    esg_client,
+)
 from billing.models import BillingRequest
+
+__all__ = [
+    "AccountBalance",
+    "BillingCycle",
+    "BillRecord",
+    "EsgClient",
+    "ProspectAck",
+    "ProspectStatus",
+    "RequestAck",
+    "RequestStatus",
+    "esg_account_balance",
+    "esg_bill_history",
+    "esg_billing_cycle",
+    "esg_billing_account_lookup",
+    "esg_session",
+]
 
 
 def billing_exceptions(*, kind: str = "", limit: int = 200) -> list[BillingRequest]:
@@ -28,3 +63,53 @@ def billing_requests_for(*, subject_type: str, subject_id: int) -> QuerySet[Bill
     return BillingRequest.objects.filter(subject_type=subject_type, subject_id=subject_id).order_by(
         "created_at", "pk"
     )
+
+
+# --- ESG questions (each raises ``IntegrationError`` subclasses; callers choose a fallback) ---
+
+
+@contextlib.contextmanager
+def esg_session() -> Iterator[EsgClient]:
+    """One ESG connection for many questions (a batch job), closed at the end of the block.
+    Pass it as ``client=`` to the questions below."""
+    with esg_client() as client:
+        yield client
+
+
+@contextlib.contextmanager
+def _client(client: EsgClient | None) -> Iterator[EsgClient]:
+    if client is not None:
+        yield client
+    else:
+        with esg_session() as own:
+            yield own
+
+
+def esg_billing_account_lookup(*, esiid: str, client: EsgClient | None = None) -> str | None:
+    """The billing account number ESG holds for a premise (None: it has none yet)."""
+    with _client(client) as esg:
+        return esg.billing_account_lookup(esiid)
+
+
+def esg_account_balance(
+    *, billing_account_number: str, client: EsgClient | None = None
+) -> AccountBalance:
+    """The account's balance and due date."""
+    with _client(client) as esg:
+        return esg.account_balance(billing_account_number)
+
+
+def esg_bill_history(
+    *, billing_account_number: str, client: EsgClient | None = None
+) -> list[BillRecord]:
+    """The account's bills (period, kWh, amount, due date, paid), as ESG has them."""
+    with _client(client) as esg:
+        return esg.bill_history(billing_account_number)
+
+
+def esg_billing_cycle(
+    *, billing_account_number: str, client: EsgClient | None = None
+) -> BillingCycle:
+    """The account's open billing cycle (start and end dates), as ESG has it."""
+    with _client(client) as esg:
+        return esg.billing_cycle(billing_account_number)

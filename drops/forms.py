@@ -101,7 +101,8 @@ class DropRequestForm(forms.Form):
         return value
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if len(self.codes) <= 1:
             # No choice is shown: anything posted must be nothing or the one code.
             posted = (self.data.get(self.add_prefix("reason")) or "").strip()

@@ -26,7 +26,7 @@ class DropCode(models.Model):
     """A reason code for a drop (Drops > Settings > Drop Codes).
 
     ``outbound`` codes are the ones we send to the billing system; ``available_in_myaccount``
-    decides which of them a customer may pick in My Account (seed 000: none -> an empty
+    decides which of them a customer may pick in My Account (none -> an empty
     reason is sent, one -> that code is sent without asking, several -> a dropdown).
     """
 

@@ -15,7 +15,7 @@ ZERO = Decimal("0.00")
 # change-in-terms notice.
 LAST_DAYS_WITHOUT_ETF = 14
 CHANGE_OF_TERMS_DAYS = 14
-# Rescission: 3 federal business days (choosemypower.org, texas-market.md 2.3).
+# Rescission: 3 federal business days (PUCT Subst. R. §25.474; one rule: ``enrollments.dates``).
 
 
 class Waiver:
@@ -53,10 +53,6 @@ class EtfQuote:
     def applies(self) -> bool:
         return self.amount > 0
 
-    @property
-    def waiver_label(self) -> str:
-        return Waiver.LABELS.get(self.waiver, "")
-
 
 def remaining_months(*, drop_date: date, contract_end: date) -> int:
     """Whole months from the drop date to the contract end; a started month counts as one."""
@@ -83,9 +79,9 @@ def etf_quote(
 
     Amount: ``flat`` -> ``etf_amount``; ``per_month`` -> ``etf_amount`` x months left from the
     drop date to the contract end (a started month counts); ``none`` -> 0.
-    Waived (PUCT 25.475, texas-market.md 2.6), first matching reason wins:
-    within rescission (``today`` <= the enrollment's ``rescission_deadline``, set once at
-    submission by ``enrollments.dates.rescission_deadline``); within 14
+    Waived (PUCT Subst. R. §25.475), first matching reason wins:
+    within rescission (``today`` <= the enrollment's rescission deadline, from
+    ``enrollments.services.enrollment_rescission_deadline``); within 14
     days after a change-of-terms notice; a move-out with a forwarding address
     (25.475(c)(2)(C)); a drop date in the last 14 days of the contract.
     """

@@ -3,21 +3,45 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from drops.models import ChangeOfTermsNotice, DropCode, DropRequest, DropSettings
 from drops.rules import EtfQuote, drop_date_bounds, etf_quote
 from enrollments.models import Customer, Enrollment
+from enrollments.services import enrollment_rescission_deadline
 from opsadmin import clock
 from opsadmin.models import SystemSetup, Utility
 
 
 def drop_option_visible(*, customer: Customer) -> bool:
-    """Customer Types decides whether Cancel / Move Out is offered (seed 000)."""
+    """Customer Types decides whether Cancel / Move Out is offered."""
     return customer.customer_type.drop_visible_in_myaccount
+
+
+def customer_may_drop(*, customer: Customer) -> bool:
+    """May this customer cancel / move out online: their Customer Type offers it and they
+    have service to end (an active enrollment). The My Account menu asks this (registered as
+    ``opsadmin.context_processors.PORTAL_OFFERS["drop"]``); the pages list the enrollments."""
+    if not drop_option_visible(customer=customer):
+        return False
+    return customer.enrollments.filter(status=Enrollment.Status.ACTIVE).exists()
+
+
+def drop_request_customer_may_cancel(
+    *, drop_request: DropRequest, now: datetime | None = None
+) -> bool:
+    """May the customer cancel their own drop request? Only while it is held, before the hold
+    ends, and where the utility's drop settings allow it (``drop_request_cancel`` asks this
+    too)."""
+    if drop_request.status != DropRequest.Status.HELD or drop_request.hold_until is None:
+        return False
+    if drop_request.hold_until <= (now or timezone.now()):
+        return False
+    return drop_settings_for(utility=drop_request.utility).customer_may_cancel_during_hold
 
 
 def droppable_enrollments(*, customer: Customer) -> list[Enrollment]:
@@ -110,7 +134,7 @@ def etf_for_enrollment(
         contract_end=enrollment.contract_end_date,
         drop_date=drop_date,
         today=today or market_today(),
-        rescission_deadline=enrollment.rescission_deadline,
+        rescission_deadline=enrollment_rescission_deadline(enrollment),
         change_of_terms_sent_on=list(notices),
         move_out_with_forwarding_address=move_out_with_forwarding_address,
     )

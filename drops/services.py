@@ -36,6 +36,7 @@ from drops.models import DropRequest
 from drops.selectors import (
     drop_date_window,
     drop_option_visible,
+    drop_request_customer_may_cancel,
     drop_settings_for,
     etf_for_enrollment,
     market_today,
@@ -70,7 +71,7 @@ class DropRequestResult:
 
 
 def resolve_reason_code(*, utility, posted_code: str) -> tuple[str, str]:
-    """The code to send for what the customer posted (seed 000):
+    """The code to send for what the customer posted:
     no My Account codes -> "" (anything posted is refused); one -> that code (anything else
     posted is refused); several -> the posted code, which must be one of them."""
     codes = myaccount_drop_codes(utility=utility)
@@ -306,13 +307,10 @@ def drop_request_cancel(
             else f"This request is {locked.get_status_display().lower()}.",
             code="not_held",
         )
-    if by_customer:
-        now = now or timezone.now()
-        allowed = drop_settings_for(utility=locked.utility).customer_may_cancel_during_hold
-        if not allowed or locked.hold_until is None or locked.hold_until <= now:
-            raise ApplicationError(
-                gettext("This request can no longer be cancelled online."), code="not_allowed"
-            )
+    if by_customer and not drop_request_customer_may_cancel(drop_request=locked, now=now):
+        raise ApplicationError(
+            gettext("This request can no longer be cancelled online."), code="not_allowed"
+        )
     locked.status = DropRequest.Status.CANCELLED
     locked.cancelled_at = timezone.now()
     locked.cancelled_by = actor if getattr(actor, "pk", None) else None

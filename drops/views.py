@@ -7,7 +7,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -16,6 +15,7 @@ from drops import selectors, services
 from drops.forms import DropCodeForm, DropRequestForm, DropSettingsForm
 from drops.models import DropCode, DropRequest
 from drops.rules import Waiver
+from enrollments.selectors import customer_for
 from opsadmin.errors import ApplicationError
 from opsadmin.models import SystemSetup, Utility
 from opsadmin.permissions import customer_required, staff_required
@@ -24,10 +24,7 @@ KIND_SLUGS = {"cancel": DropRequest.Kind.DROP, "move-out": DropRequest.Kind.MOVE
 
 
 def _customer(request):
-    customer = getattr(request.user, "customer", None)
-    if customer is None:
-        raise Http404("No customer record.")
-    return customer
+    return customer_for(user=request.user)
 
 
 def _kind(slug: str) -> str:
@@ -171,14 +168,6 @@ def _go(request, url: str):
     return redirect(url)
 
 
-def _customer_can_cancel(drop_request: DropRequest) -> bool:
-    if drop_request.status != DropRequest.Status.HELD or drop_request.hold_until is None:
-        return False
-    if drop_request.hold_until <= timezone.now():
-        return False
-    return selectors.drop_settings_for(utility=drop_request.utility).customer_may_cancel_during_hold
-
-
 @customer_required
 @require_GET
 def myaccount_request_detail(request, pk: int):
@@ -192,7 +181,7 @@ def myaccount_request_detail(request, pk: int):
             "drop": drop_request,
             "show_etf": SystemSetup.load().show_etf_message_on_drops,
             "waiver_label": Waiver.LABELS.get(drop_request.etf_waiver, ""),
-            "can_cancel": _customer_can_cancel(drop_request),
+            "can_cancel": selectors.drop_request_customer_may_cancel(drop_request=drop_request),
         },
     )
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from billing.adapters.esg import ProspectAck, ProspectStatus, esg_client
 from billing.registry import PROSPECT_ACKNOWLEDGED, PROSPECT_STATUS, register_handler
+from billing.selectors import ProspectAck, ProspectStatus, esg_billing_account_lookup
 from enrollments.models import Customer, Enrollment
 from enrollments.services import enrollment_service_start, enrollment_transition
 from opsadmin.errors import IntegrationError
@@ -105,11 +105,11 @@ def register() -> None:
 
 def billing_account_number_get(*, enrollment: Enrollment) -> str:
     """The enrollment's billing account number: the stored one, else asked of the billing
-    system and stored (seed 000). Only ESG REST utilities have one; others get "".
+    system and stored. Only ESG REST utilities have one; others get "".
 
     Returns "" when the billing system has none or cannot be reached now (the caller shows
     nothing rather than failing). Replacement values must never call this: they read
-    ``enrollment.billing_account_number`` (seed 000, note 1).
+    ``enrollment.billing_account_number`` (a notice renders in bulk, never waiting on ESG).
     """
     if enrollment.billing_account_number:
         return enrollment.billing_account_number
@@ -117,11 +117,7 @@ def billing_account_number_get(*, enrollment: Enrollment) -> str:
     if not utility.has_billing_account_numbers:
         return ""
     try:
-        client = esg_client()
-        try:
-            number = client.billing_account_lookup(enrollment.service_account.esiid)
-        finally:
-            client.close()
+        number = esg_billing_account_lookup(esiid=enrollment.service_account.esiid)
     except IntegrationError as exc:
         logger.warning(
             "billing.account_number_lookup_failed",

@@ -11,11 +11,11 @@ import holidays
 from opsadmin import clock
 
 # A standard switch starts no sooner than 3 business days after ERCOT receives it
-# (ERCOT switching rules, 2009, texas-market.md 2.2); a move-in the next business day.
+# (ERCOT Retail Market Guide, switching timelines); a move-in the next business day.
 SWITCH_LEAD_BUSINESS_DAYS = 3
 MOVE_IN_LEAD_BUSINESS_DAYS = 1
 MAX_DAYS_AHEAD = 90
-# The customer may rescind within 3 federal business days (PUCT 25.474, texas-market.md 2.3).
+# The customer may rescind within 3 federal business days (PUCT Subst. R. §25.474, right of rescission).
 RESCISSION_BUSINESS_DAYS = 3
 
 

@@ -1,10 +1,11 @@
 """Enrollment Details (staff): everything about one enrollment, its timeline and its billing
 requests. For ESG REST utilities the legacy single Token is split into its own fields, each
-editable and validated, including Billing Package Id (seed 000)."""
+editable and validated, including Billing Package Id."""
 
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from django import forms
 from django.core.exceptions import PermissionDenied
@@ -55,7 +56,7 @@ class EsgRestFieldsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.validators.append(esg_id_validator)
-            field.strip = True
+            cast(forms.CharField, field).strip = True
 
 
 class EsgTokenForm(forms.ModelForm):

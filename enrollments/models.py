@@ -145,7 +145,7 @@ class Plan(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
     )
     # A bill credit when monthly usage reaches a threshold makes the EFL tiers non-linear
-    # (texas-market.md 2.1).
+    # (the Electricity Facts Label, PUCT Subst. R. §25.475).
     bill_credit = models.DecimalField(
         "Bill credit ($)",
         max_digits=8,

@@ -8,11 +8,17 @@ two more columns ("Est. annual cost (your usage)", "Avg. price (your usage)") wh
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from opsadmin.extensions import Registry
 from opsadmin.models import CustomerType, Utility
 
 logger = logging.getLogger(__name__)
@@ -48,29 +54,29 @@ class OwnUsagePrice:
 class OwnUsagePricing:
     prices: dict[str, OwnUsagePrice]  # by plan code
     source: str  # one line: which months, how many kWh, from where
-    assumptions: tuple[str, ...] = field(default_factory=tuple)
+    assumptions: tuple[StrOrPromise, ...] = field(default_factory=tuple)
     # which months were priced from 15-minute intervals and which from monthly totals
     priced_from: str = ""
 
 
 OwnUsagePricer = Callable[[OwnUsageQuery], "OwnUsagePricing | None"]
-_PRICER: list[OwnUsagePricer] = []
+PRICERS: Registry[str, OwnUsagePricer] = Registry("own-usage pricers")
 
 
 def register_own_usage_pricer(fn: OwnUsagePricer) -> OwnUsagePricer:
     """Register the one function that prices plans on a person's own usage (the last
     registration wins, so a re-run ``ready`` keeps one)."""
-    _PRICER[:] = [fn]
-    return fn
+    return PRICERS.register("own_usage", fn, replace=True)
 
 
 def own_usage_pricing(query: OwnUsageQuery) -> OwnUsagePricing | None:
     """The registered pricer's answer, or None (nothing registered, no usage known, or the
     pricer failed: the products table must still show)."""
-    if not _PRICER:
+    pricer = PRICERS.get("own_usage")
+    if pricer is None:
         return None
     try:
-        return _PRICER[0](query)
+        return pricer(query)
     except Exception:
         logger.exception("enrollments.own_usage_pricer_failed")
         return None

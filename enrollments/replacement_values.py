@@ -3,7 +3,7 @@
 Imported once from ``EnrollmentsConfig.ready``. Every resolver reads stored data only:
 ``[BILLING_ACCOUNT_NUMBER]`` is the number stored when the billing system accepted the
 enrollment; when it is missing the value renders empty and nothing asks the billing API
-(seed 000, Note 1: replacement values never request the account number).
+(replacement values never request the account number: a notice renders in bulk).
 """
 
 from __future__ import annotations

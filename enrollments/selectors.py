@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 
 from enrollments.dates import business_days_between, market_today, subtract_business_days
@@ -16,6 +17,15 @@ from enrollments.pricing import price_structures, structure_average_cents, usage
 from enrollments.products_extras import OwnUsagePrice
 from enrollments.services import plans_available
 from opsadmin.models import CustomerType, Utility
+
+
+def customer_for(*, user) -> Customer:
+    """The signed-in user's customer record (every customer-facing view asks this); a login
+    without one is a 404."""
+    try:
+        return user.customer
+    except (Customer.DoesNotExist, AttributeError) as exc:
+        raise Http404("No customer record for this login.") from exc
 
 
 def customer_search(*, query: str, limit: int = 20) -> list[Customer]:

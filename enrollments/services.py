@@ -324,7 +324,7 @@ def _roll_over(enrollment_id: int, today: date) -> bool:
 
 def plans_available(*, utility: Utility, customer_type: CustomerType, channel: str) -> list[Plan]:
     """Plans a channel may sell for a utility and customer type (web plans only on the web
-    channels, seed 002: Quick Enrollment and the Signup Wizard sell web plans)."""
+    channels: Quick Enrollment and the Signup Wizard sell web plans)."""
     qs = Plan.objects.filter(active=True, utilities=utility, customer_types=customer_type)
     if channel in (Enrollment.Channel.QUICK, Enrollment.Channel.WIZARD):
         qs = qs.filter(is_web_plan=True)
@@ -879,19 +879,76 @@ def create_prospect_payload(enrollment: Enrollment) -> dict:
     }
 
 
+RESCINDABLE = (Enrollment.Status.SUBMITTED, Enrollment.Status.PENDING, Enrollment.Status.ACCEPTED)
+
+
+class RescissionClosed(ApplicationError):
+    """The customer's rescission window is over (``deadline``: its last day, or None when the
+    enrollment was never submitted)."""
+
+    def __init__(self, deadline: date | None):
+        super().__init__("The rescission window has closed.", code="rescission_closed")
+        self.deadline = deadline
+
+
+def enrollment_rescission_deadline(enrollment: Enrollment) -> date | None:
+    """Last day the customer may rescind (3 federal business days, PUCT Subst. R. §25.474): the date
+    ``enrollment_submit`` stored, else computed from the submission's market day."""
+    if enrollment.rescission_deadline:
+        return enrollment.rescission_deadline
+    if enrollment.submitted_at is None:
+        return None
+    return rescission_deadline(enrollment.submitted_at.astimezone(clock.CHICAGO).date())
+
+
+def enrollment_rescindable(enrollment: Enrollment) -> bool:
+    """May the customer rescind this enrollment today (what :func:`enrollment_rescind` asks)?"""
+    deadline = enrollment_rescission_deadline(enrollment)
+    return enrollment.status in RESCINDABLE and deadline is not None and market_today() <= deadline
+
+
 @transaction.atomic
-def enrollment_rescind(*, enrollment: Enrollment, actor=None, source: str = "agent") -> Enrollment:
-    """Cancel within the rescission window (3 federal business days): status RESCINDED and a
-    cancel (TX SET 814_08) to billing with no early termination fee (texas-market.md 2.3, 2.6)."""
-    deadline = enrollment.rescission_deadline
+def enrollment_rescind(
+    *,
+    enrollment: Enrollment,
+    actor=None,
+    source: str = "agent",
+    note: str = "",
+    submitted_becomes: str = Enrollment.Status.RESCINDED,
+) -> Enrollment:
+    """The customer's right of rescission (PUCT Subst. R. §25.474: 3 federal business days, no
+    early termination fee), for every channel: the status becomes RESCINDED and a cancel (TX
+    SET 814_08) goes to the billing system.
+
+    ``submitted_becomes``: what an enrollment the billing system has not acknowledged yet
+    becomes (the Enrollment API reports that case as ``cancelled``, its published contract).
+    Raises ``ApplicationError`` (code ``not_cancellable``) for an enrollment past accepted or
+    already ended, and :class:`RescissionClosed` after the deadline; nothing changes then.
+    """
+    enrollment = (
+        Enrollment.objects.select_for_update(of=("self",))
+        .select_related("service_account__utility")
+        .get(pk=enrollment.pk)
+    )
+    if enrollment.status not in RESCINDABLE:
+        raise ApplicationError(
+            f"An enrollment that is {enrollment.get_status_display().lower()} cannot be cancelled.",
+            code="not_cancellable",
+        )
+    deadline = enrollment_rescission_deadline(enrollment)
     if deadline is None or market_today() > deadline:
-        raise ApplicationError("The rescission window has closed.", code="rescission_closed")
+        raise RescissionClosed(deadline)
+    to_status = (
+        submitted_becomes
+        if enrollment.status == Enrollment.Status.SUBMITTED
+        else Enrollment.Status.RESCINDED
+    )
     enrollment = enrollment_transition(
         enrollment=enrollment,
-        to_status=Enrollment.Status.RESCINDED,
+        to_status=to_status,
         source=source,
         actor=actor if getattr(actor, "pk", None) else None,
-        note="Rescinded within the 3-business-day window; no ETF.",
+        note=note or "Rescinded within the 3-business-day window; no ETF.",
     )
     _billing_request(
         enrollment,
@@ -900,6 +957,8 @@ def enrollment_rescind(*, enrollment: Enrollment, actor=None, source: str = "age
         reason="rescission",
         etf="0.00",
         prospect_id=enrollment.esg_prospect_id or None,
+        status=to_status,
+        note=note,
     )
     logger.info("enrollment.rescinded", extra={"enrollment_id": enrollment.pk})
     return enrollment

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import orjson
 from django.utils import dateformat
@@ -23,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from opsadmin import clock
 
-CHICAGO = ZoneInfo("America/Chicago")
+CHICAGO = clock.CHICAGO
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 # Colours meet 3:1 against white; patterns (textured view) make colour never the only cue.

@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from enrollments.models import Customer
+from myaccount.services import PROFILE_FIELDS
 from opsadmin import clock
 from opsadmin.models import User
 
@@ -58,17 +59,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = [
-            "email",
-            "phone",
-            "language",
-            "notice_preference",
-            "billing_address_line1",
-            "billing_address_line2",
-            "billing_city",
-            "billing_state",
-            "billing_zip",
-        ]
+        fields = list(PROFILE_FIELDS)  # the fields a customer may change (one list)
         labels = {
             "email": _("Email"),
             "phone": _("Phone"),
@@ -99,7 +90,8 @@ class ProfileForm(forms.ModelForm):
         return value
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("notice_preference") == Customer.NoticePreference.LETTER and not all(
             cleaned.get(f) for f in ("billing_address_line1", "billing_city", "billing_zip")
         ):
@@ -148,7 +140,8 @@ class UsageForm(forms.Form):
                 )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         period = cleaned.get("period") or "daily"
         start, end = cleaned.get("start"), cleaned.get("end")
         last = self.available[1] if self.available else clock.today()

@@ -1,7 +1,7 @@
 """Green Button "Download My Data": an ESPI (NAESB REQ.21) Atom feed built with ElementTree.
 
 Chain: UsagePoint -> MeterReading -> ReadingType -> IntervalBlock -> IntervalReading
-(texas-market.md section 4). Values are whole Wh (``uom`` 72, ``powerOfTenMultiplier`` 0);
+(NAESB REQ.21 ESPI). Values are whole Wh (``uom`` 72, ``powerOfTenMultiplier`` 0);
 ``timePeriod.start`` is UTC epoch seconds. Estimated readings carry ReadingQuality 8
 (estimated using reference day); actual ones 0 (valid: passed the meter data validation SMT
 applies). Code 19 (revenue-quality) exists only in later ESPI code lists, and consumers built

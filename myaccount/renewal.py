@@ -3,6 +3,11 @@ last 12 months (authorizations' ``plan_costs_for_usage``), shown near the contra
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -28,14 +33,21 @@ class RenewalOffers:
     costs: list[PlanCost]  # cheapest on the customer's usage first
     renewal_plan_id: int | None  # the contract's default renewal plan
     source: str  # one line: which months, how many kWh, from where
-    assumptions: tuple[str, ...]
+    assumptions: tuple[StrOrPromise, ...]
     priced_from: str = ""  # which months from 15-minute intervals, which from monthly totals
 
 
-def renewal_window_open(*, enrollment: Enrollment | None, today: date) -> bool:
+def renewal_days_left(*, enrollment: Enrollment | None, today: date) -> int | None:
+    """Days until the contract ends while it is in its renewal window, else None (the one
+    copy of the rule: the dashboard's notice and the renewal offers page ask it)."""
     if enrollment is None or enrollment.contract_end_date is None:
-        return False
-    return 0 <= (enrollment.contract_end_date - today).days <= RENEWAL_WINDOW_DAYS
+        return None
+    days = (enrollment.contract_end_date - today).days
+    return days if 0 <= days <= RENEWAL_WINDOW_DAYS else None
+
+
+def renewal_window_open(*, enrollment: Enrollment | None, today: date) -> bool:
+    return renewal_days_left(enrollment=enrollment, today=today) is not None
 
 
 def _months_back(today: date) -> tuple[date, date]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from enrollments.models import Customer, Enrollment, ServiceAccount
+from enrollments.selectors import customer_for
 
 SESSION_KEY = "myaccount_service_account_id"
 
@@ -18,14 +19,6 @@ _STATUS_RANK: dict[str, int] = {
     Enrollment.Status.DROPPED: 4,
     Enrollment.Status.MOVED_OUT: 4,
 }
-
-
-def customer_for(*, user) -> Customer:
-    """The signed-in user's customer record; a customer login without one is a 404."""
-    try:
-        return user.customer
-    except Customer.DoesNotExist as exc:
-        raise Http404("No customer record for this login.") from exc
 
 
 def service_accounts_for(*, customer: Customer) -> list[ServiceAccount]:

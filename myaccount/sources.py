@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from billing.adapters.esg import esg_client
+from billing.selectors import esg_account_balance
 from enrollments.models import Enrollment, ServiceAccount
 from myaccount.greenbutton import Reading
 from opsadmin.errors import ApplicationError, IntegrationError
@@ -63,11 +63,7 @@ def account_balance(*, billing_account_number: str | None) -> Balance | None:
     if not billing_account_number:
         return None
     try:
-        client = esg_client()
-        try:
-            result = client.account_balance(billing_account_number)
-        finally:
-            client.close()
+        result = esg_account_balance(billing_account_number=billing_account_number)
     except INTEGRATION_ERRORS as exc:
         logger.warning("myaccount.balance.unavailable", extra={"error": exc.__class__.__name__})
         return None

@@ -25,7 +25,7 @@ class PlotlyFinder(BaseFinder):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.storage = FileSystemStorage(location=str(_package_dir()))
-        self.storage.prefix = "plotly"
+        self.storage.prefix = "plotly"  # type: ignore[attr-defined]  # read by collectstatic
 
     def check(self, **kwargs):
         return []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from axes.utils import reset as axes_reset
@@ -46,7 +46,6 @@ from opsadmin.forms import CustomerLoginForm
 from opsadmin.permissions import customer_required
 from usage import services as usage_services
 
-RENEWAL_NOTICE_DAYS = 60  # PURA 39.112: notices run in the last third / 30-60 days before expiry
 TABLE_MAX_ROWS = 744  # a month of hours; longer spans point at the CSV for the full table
 
 
@@ -235,21 +234,19 @@ def dashboard(request):
         service_account=selected, period="monthly", start=start, end=end
     )
     notices = []
-    if enrollment and enrollment.contract_end_date:
-        days_left = (enrollment.contract_end_date - today).days
-        if 0 <= days_left <= RENEWAL_NOTICE_DAYS:
-            notices.append(
-                {
-                    "kind": "warn",
-                    "text": _(
-                        "Your contract ends on %(date)s (%(days)s days). "
-                        "Renew to keep your rate plan."
-                    )
-                    % {"date": _fmt_long(enrollment.contract_end_date), "days": days_left},
-                    "link": reverse("myaccount:renewal"),
-                    "link_text": _("See renewal offers priced on your usage"),
-                }
-            )
+    days_left = renewals.renewal_days_left(enrollment=enrollment, today=today)
+    if days_left is not None:
+        notices.append(
+            {
+                "kind": "warn",
+                "text": _(
+                    "Your contract ends on %(date)s (%(days)s days). Renew to keep your rate plan."
+                )
+                % {"date": _fmt_long(today + timedelta(days=days_left)), "days": days_left},
+                "link": reverse("myaccount:renewal"),
+                "link_text": _("See renewal offers priced on your usage"),
+            }
+        )
     if result.data_through:
         notices.append(
             {
@@ -330,7 +327,7 @@ def renewal(request):
         offers=renewals.renewal_offers(
             customer=customer, service_account=selected, enrollment=enrollment, today=today
         )
-        if is_open
+        if is_open and enrollment is not None
         else None,
     )
     return render(request, "myaccount/renewal.html", ctx)
@@ -533,7 +530,7 @@ class _Echo:
 @customer_required
 @require_GET
 def usage_csv(request):
-    """CSV of what the chart shows. Stable URL for scripts (see the issue text)."""
+    """CSV of what the chart shows. A stable URL that scripts may call."""
     _customer, _accounts, selected = _portal(request, account_param=request.GET.get("account"))
     if selected is None:
         raise Http404("No service account.")

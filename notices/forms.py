@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from notices import registry
@@ -28,7 +30,9 @@ class NoticeTemplateForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["record_kind"].choices = [(k.name, k.label) for k in registry.record_kinds()]
+        cast(forms.ChoiceField, self.fields["record_kind"]).choices = [
+            (k.name, k.label) for k in registry.record_kinds()
+        ]
         others = NoticeTemplate.objects.filter(translation_of__isnull=True, language="en")
         if self.instance.pk:
             others = others.exclude(pk=self.instance.pk)
@@ -36,7 +40,8 @@ class NoticeTemplateForm(forms.ModelForm):
         self.fields["language"].required = False  # English unless a language is chosen
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         try:
             notice_template_check(
                 subject=cleaned.get("subject") or "", body=cleaned.get("body") or ""

@@ -1,7 +1,8 @@
 """The one registry of replacement values (``[NAME]`` in notice templates).
 
 notices sits low in the layers (core only), so it knows no customer, plan or prospect. The
-app that owns the data registers each value at start-up (``AppConfig.ready``)::
+app that owns the data registers each value at start-up (``AppConfig.ready``), in the
+common shape of extension points (``opsadmin.extensions.Registry``)::
 
     registry.register_record_kind("enrollment", label="Enrollment", loader=..., choices=...)
     registry.register("BILLING_ACCOUNT_NUMBER", description="...", record="enrollment",
@@ -9,7 +10,7 @@ app that owns the data registers each value at start-up (``AppConfig.ready``)::
 
 A resolver takes the record a notice is rendered for and returns a string, a list of lines,
 or ``None`` (renders empty). Resolvers must only read stored data: a notice is rendered in
-bulk and can never wait on, or fail because of, an outside system (seed 000, Note 1).
+bulk and can never wait on, or fail because of, an outside system.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.html import escape
+
+from opsadmin.extensions import Registry
 
 PLACEHOLDER_RE = re.compile(r"\[([A-Z][A-Z0-9_]*)\]")
 
@@ -48,8 +51,8 @@ class ReplacementValue:
         return sorted(self.resolvers)
 
 
-_VALUES: dict[str, ReplacementValue] = {}
-_KINDS: dict[str, RecordKind] = {}
+VALUES: Registry[str, ReplacementValue] = Registry("replacement values")
+KINDS: Registry[str, RecordKind] = Registry("notice record kinds")
 
 
 def register(
@@ -62,9 +65,9 @@ def register(
     """
     if not PLACEHOLDER_RE.fullmatch(f"[{name}]"):
         raise ValueError(f"replacement value names are UPPER_SNAKE_CASE: {name!r}")
-    value = _VALUES.get(name)
-    if value is None:
-        value = _VALUES[name] = ReplacementValue(name=name, description=description)
+    value = VALUES.get(name) or VALUES.register(
+        name, ReplacementValue(name=name, description=description)
+    )
     if record in value.resolvers and value.resolvers[record] is not resolver:
         raise ValueError(f"[{name}] is already registered for {record}")
     value.resolvers[record] = resolver
@@ -77,24 +80,26 @@ def register_record_kind(
     loader: Callable[[int], Any],
     choices: Callable[[], list[tuple[int, str]]],
 ) -> None:
-    _KINDS[name] = RecordKind(name=name, label=label, loader=loader, choices=choices)
+    KINDS.register(
+        name, RecordKind(name=name, label=label, loader=loader, choices=choices), replace=True
+    )
 
 
 def values() -> list[ReplacementValue]:
     """Every registered value, by name (what template authors see)."""
-    return [_VALUES[n] for n in sorted(_VALUES)]
+    return VALUES.values()
 
 
 def get(name: str) -> ReplacementValue | None:
-    return _VALUES.get(name)
+    return VALUES.get(name)
 
 
 def record_kinds() -> list[RecordKind]:
-    return [_KINDS[n] for n in sorted(_KINDS)]
+    return KINDS.values()
 
 
 def record_kind(name: str) -> RecordKind | None:
-    return _KINDS.get(name)
+    return KINDS.get(name)
 
 
 def placeholders_in(text: str) -> list[str]:
@@ -110,14 +115,14 @@ def unknown_placeholders(texts: Iterable[str]) -> list[str]:
     unknown: dict[str, None] = {}
     for text in texts:
         for name in placeholders_in(text):
-            if name not in _VALUES:
+            if name not in VALUES:
                 unknown.setdefault(name, None)
     return list(unknown)
 
 
 def resolve(name: str, *, record_kind: str, record: Any) -> Resolved:
     """The raw value of ``[name]`` for a record (``None`` if it does not apply)."""
-    value = _VALUES.get(name)
+    value = VALUES.get(name)
     if value is None or record is None:
         return None
     resolver = value.resolvers.get(record_kind)
@@ -137,7 +142,7 @@ def render(text: str, *, record_kind: str, record: Any, html: bool) -> str:
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name not in _VALUES:
+        if name not in VALUES:
             return match.group(0)
         if name not in cache:
             raw = resolve(name, record_kind=record_kind, record=record)

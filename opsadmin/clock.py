@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -52,10 +52,6 @@ def now() -> datetime:
     moved = datetime.now(CHICAGO)
     shift = today() - moved.date()
     return moved + shift if shift else moved
-
-
-def days_ago(days: int) -> date:
-    return today() - timedelta(days=days)
 
 
 @contextlib.contextmanager

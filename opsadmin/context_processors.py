@@ -1,7 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+
+from opsadmin.extensions import Registry
+
+# What the My Account Manage menu offers a customer, each decided by the app that owns the
+# rule and registered from its ``AppConfig.ready`` (core imports no domain app): name ->
+# ``rule(customer=...) -> bool``. drops registers "drop" (``drops.selectors.customer_may_drop``).
+PORTAL_OFFERS: Registry[str, Callable[..., bool]] = Registry("My Account offers")
 
 
 @dataclass(frozen=True)
@@ -189,7 +197,7 @@ def shell(request):
         return {}
     if getattr(user, "is_customer", False):
         # Evaluated only when a template asks (the My Account shell does), at most once.
-        return {"portal_drop_visible": cache(lambda: _drop_visible(user))}
+        return {"portal_drop_visible": cache(lambda: _offered(user, "drop"))}
     if not getattr(user, "is_staff_user", False):
         return {}
     path = request.path
@@ -237,24 +245,19 @@ def _mark_current(menus: list[NavMenu], path: str) -> None:
         best.current = True
 
 
-def _drop_visible(user) -> bool:
-    """Whether Cancel / Move Out is offered: the customer's type decides (seed 000), and
-    only to a customer with service to end.
-
-    Uses the customer row the view already loaded on ``request.user`` when there is one.
-    """
+def _offered(user, name: str) -> bool:
+    """Whether the Manage menu offers ``name`` to this customer: the owning app's rule decides
+    (uses the customer row the view already loaded on ``request.user`` when there is one)."""
     from django.core.exceptions import ObjectDoesNotExist
 
-    # Read through the core CustomerType (core imports no domain app); drops' own
-    # selector drop_option_visible applies the same rule when the form is posted.
+    rule = PORTAL_OFFERS.get(name)
+    if rule is None:
+        return False
     try:
         customer = user.customer
     except ObjectDoesNotExist:
         return False
-    if not customer.customer_type.drop_visible_in_myaccount:
-        return False
-    # Offered only while there is service to end (an active enrollment, drops.selectors).
-    return customer.enrollments.filter(status="active").exists()
+    return rule(customer=customer)
 
 
 @cache

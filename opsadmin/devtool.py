@@ -388,6 +388,8 @@ def test(extra: list[str]) -> int:
             ("ruff format", [PY, "-m", "ruff", "format", "--check", "."]),
             ("makemigrations --check", [PY, "manage.py", "makemigrations", "--check", "--dry-run"]),
             ("import-linter", [str(Path(PY).parent / "lint-imports")]),
+            # the type gate: [tool.mypy] in pyproject.toml says which code and how strictly
+            ("mypy", [PY, "-m", "mypy"]),
             ("pytest", [PY, "-m", "pytest", *extra]),
         ]
         for name, cmd in steps:

@@ -116,7 +116,8 @@ class ThirdPartyProviderForm(forms.ModelForm):
             )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         from opsadmin.outbound import OutboundURLError, check_outbound_url
 
         for name in ("smt_api_url", "esg_api_url", "derms_api_url"):

@@ -206,7 +206,7 @@ class Utility(models.Model):
 
     @property
     def has_billing_account_numbers(self) -> bool:
-        """Only ESG REST utilities expose the billing account number (seed 000)."""
+        """Only ESG REST utilities expose the billing account number."""
         return self.billing_system == self.BillingSystem.ESG_REST
 
 

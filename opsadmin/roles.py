@@ -8,7 +8,7 @@ Admin always holds every permission of the product's apps.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from opsadmin.extensions import Registry
 
 GROUPS = ("Agent", "Ops", "Admin")
 PRODUCT_APPS = (
@@ -26,18 +26,14 @@ PRODUCT_APPS = (
     "authorizations",
 )
 
-_GRANTS: dict[str, set[str]] = defaultdict(set)
+GRANTS: Registry[str, frozenset[str]] = Registry("staff role grants")
 
 
 def grant(group: str, perms: list[str] | tuple[str, ...]) -> None:
     """Declare that ``group`` holds ``perms`` ("app_label.codename")."""
     if group not in GROUPS:
         raise ValueError(f"unknown group {group}")
-    _GRANTS[group].update(perms)
-
-
-def grants() -> dict[str, set[str]]:
-    return {group: set(perms) for group, perms in _GRANTS.items()}
+    GRANTS.register(group, (GRANTS.get(group) or frozenset()) | frozenset(perms), replace=True)
 
 
 def sync_group_permissions(**kwargs) -> None:
@@ -53,7 +49,7 @@ def sync_group_permissions(**kwargs) -> None:
         if name == "Admin":
             wanted = list(by_name.values())
         else:
-            wanted = [by_name[p] for p in _GRANTS.get(name, ()) if p in by_name]
+            wanted = [by_name[p] for p in GRANTS.get(name) or () if p in by_name]
         group.permissions.set(wanted)
 
 

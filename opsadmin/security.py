@@ -42,7 +42,7 @@ class RequestSizeLimitMiddleware:
 
 @checks.register(checks.Tags.security, deploy=True)
 def otp_required_groups_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """``check --deploy``: Ops and Admin must keep two-factor (issue 12)."""
+    """``check --deploy``: Ops and Admin must keep two-factor sign-in."""
     groups = set(getattr(settings, "OTP_REQUIRED_GROUPS", ()))
     missing = sorted({"Ops", "Admin"} - groups)
     if missing:

@@ -25,9 +25,12 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from enrollments.models import Enrollment
-from enrollments.services import plans_available
+from enrollments.services import (
+    enrollment_rescindable,
+    enrollment_rescission_deadline,
+    plans_available,
+)
 from enrollments.validators import validate_esiid_for_utility
-from opsadmin import clock
 from opsadmin.errors import ApplicationError
 from opsadmin.models import CustomerType, ServiceArea, Utility
 from partners import selectors, services
@@ -354,7 +357,7 @@ def enrollment_out(enrollment: Enrollment) -> dict:
     link = getattr(enrollment, "partner_link", None)
     premise = enrollment.service_account
     accepted = enrollment.status in (Enrollment.Status.ACCEPTED, Enrollment.Status.ACTIVE)
-    deadline = services.rescission_deadline(enrollment)
+    deadline = enrollment_rescission_deadline(enrollment)
 
     return {
         "id": enrollment.pk,
@@ -374,9 +377,7 @@ def enrollment_out(enrollment: Enrollment) -> dict:
         else None,
         "billing_account_number": (enrollment.billing_account_number or None) if accepted else None,
         "rescission_deadline": deadline,
-        "cancellable": enrollment.status in services.CANCELLABLE
-        and deadline is not None
-        and clock.today() <= deadline,
+        "cancellable": enrollment_rescindable(enrollment),
         "service_start_date": enrollment.service_start_date,
         "contract_end_date": enrollment.contract_end_date,
         "service_end_date": enrollment.service_end_date,

@@ -22,15 +22,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from billing.services import billing_request_create
-from enrollments import dates
 from enrollments.dates import start_date_problem
 from enrollments.models import Customer, Enrollment
 from enrollments.services import (
     EnrollmentInput,
+    RescissionClosed,
     SubmitContext,
+    enrollment_rescind,
     enrollment_submit,
-    enrollment_transition,
     enrollments_submit_many,
 )
 from opsadmin.errors import ApplicationError
@@ -635,66 +634,29 @@ def import_batch_fail(*, batch_id: int, reason: str) -> None:
 # --- rescission and cancel ---------------------------------------------------------------
 
 
-def rescission_deadline(enrollment: Enrollment) -> date | None:
-    """Last day the customer may rescind (3 federal business days, PUCT 25.474): the date
-    enrollment_submit stored, else computed from the submission day (America/Chicago)."""
-    if enrollment.rescission_deadline:
-        return enrollment.rescission_deadline
-    if enrollment.submitted_at is None:
-        return None
-    return dates.rescission_deadline(timezone.localtime(enrollment.submitted_at).date())
-
-
-CANCELLABLE = (Enrollment.Status.SUBMITTED, Enrollment.Status.PENDING, Enrollment.Status.ACCEPTED)
-
-
 @transaction.atomic
 def partner_enrollment_cancel(
-    *, partner: Partner, enrollment: Enrollment, reason: str = "", today: date | None = None
+    *, partner: Partner, enrollment: Enrollment, reason: str = ""
 ) -> Enrollment:
-    """Cancel within the rescission window: ``cancelled`` while the billing system has not
-    taken the enrollment further than submitted, ``rescinded`` once it has (814_08)."""
+    """The customer's rescission, asked by the partner that enrolled them: enrollments' one
+    rule (``enrollment_rescind``). The API reports an enrollment the billing system has not
+    acknowledged yet as ``cancelled``, later ones as ``rescinded``; after the deadline it
+    answers ``rescission_over`` with the deadline in the message (its published contract)."""
     if not PartnerEnrollment.objects.filter(partner=partner, enrollment=enrollment).exists():
         raise Enrollment.DoesNotExist
-    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
-    if enrollment.status not in CANCELLABLE:
-        raise ApplicationError(
-            f"An enrollment that is {enrollment.get_status_display().lower()} cannot be cancelled.",
-            code="not_cancellable",
+    try:
+        return enrollment_rescind(
+            enrollment=enrollment,
+            source=f"api:{partner.code}"[:40],
+            note=reason[:500],
+            submitted_becomes=Enrollment.Status.CANCELLED,
         )
-    deadline = rescission_deadline(enrollment)
-    today = today or dates.market_today()
-    if deadline is None or today > deadline:
+    except RescissionClosed as exc:
+        ended = f" on {exc.deadline:%Y-%m-%d}" if exc.deadline else ""
         raise ApplicationError(
-            f"The rescission period ended on {deadline:%Y-%m-%d}; ask the customer to drop "
-            "service instead.",
+            f"The rescission period ended{ended}; ask the customer to drop service instead.",
             code="rescission_over",
-        )
-    to_status = (
-        Enrollment.Status.CANCELLED
-        if enrollment.status == Enrollment.Status.SUBMITTED
-        else Enrollment.Status.RESCINDED
-    )
-    updated = enrollment_transition(
-        enrollment=enrollment,
-        to_status=to_status,
-        source=f"api:{partner.code}"[:40],
-        note=reason[:500],
-    )
-    billing_request_create(
-        kind="cancel",
-        subject_type="enrollment",
-        subject_id=enrollment.pk,
-        utility_code=enrollment.service_account.utility.code,
-        payload={
-            "enrollment_id": enrollment.pk,
-            "esiid": enrollment.service_account.esiid,
-            "status": to_status,
-            "reason": reason[:500],
-        },
-        idempotency_key=f"cancel:enrollment:{enrollment.pk}",
-    )
-    return updated
+        ) from exc
 
 
 # --- demand-response programs (aggregators) ----------------------------------------------

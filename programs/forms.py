@@ -79,7 +79,8 @@ class UnavailabilityForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
             self.add_error("ends_at", _("The window must end after it starts."))
         return data
@@ -111,7 +112,8 @@ class WorkOrderCompleteForm(forms.Form):
     replacement_network_address = forms.CharField(max_length=100, required=False)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if bool(data.get("replacement_serial")) != bool(data.get("replacement_network_address")):
             raise forms.ValidationError(
                 "A replacement needs both a serial number and a network address."

@@ -1,6 +1,6 @@
 """Demand-response programs: configuration, device enrollment, the DERMS outbox, events.
 
-OpsAdmin plays the program-management role (seeds 001, 003): it enrolls customers and
+OpsAdmin plays the program-management role: it enrolls customers and
 their controllable devices in programs and keeps the DERMS / head end in sync through an
 outbox of sync requests (:class:`SyncRequest`).
 """
@@ -290,7 +290,7 @@ class Device(models.Model):
 
     @property
     def needs_work_order(self) -> bool:
-        """Utility-owned or utility-installed devices pass through a site visit (seed 003)."""
+        """Utility-owned or utility-installed devices pass through a site visit."""
         return (
             self.ownership == self.Ownership.UTILITY
             or self.installation_method == self.InstallationMethod.UTILITY

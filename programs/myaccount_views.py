@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from enrollments.selectors import customer_for
 from opsadmin.errors import ApplicationError
 from opsadmin.permissions import customer_required
 from programs import selectors, services
@@ -21,10 +22,7 @@ CHANNEL = ProgramEnrollment.Channel.MYACCOUNT
 
 
 def _customer(request):
-    customer = getattr(request.user, "customer", None)
-    if customer is None:
-        raise Http404("No customer record.")
-    return customer
+    return customer_for(user=request.user)
 
 
 @customer_required

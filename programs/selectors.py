@@ -155,12 +155,6 @@ def reservation_for_customer(*, customer: Customer, pk: int) -> DeviceReservatio
     )
 
 
-def enrollment_for_customer(*, customer: Customer, pk: int) -> ProgramEnrollment:
-    return get_object_or_404(
-        ProgramEnrollment.objects.select_related("program"), pk=pk, customer=customer
-    )
-
-
 def sync_requests(*, state: str | None = None) -> QuerySet[SyncRequest]:
     qs = SyncRequest.objects.select_related("enrollment__customer", "enrollment__program")
     if state:

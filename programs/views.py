@@ -68,7 +68,7 @@ def _summary_context(customer: Customer) -> dict:
 @staff_required("programs.view_programenrollment")
 def customer_summary(request, customer_id: int):
     """Customer Program Summary: eligible programs, current enrollments, Opt Out and
-    Schedule Unavailability (seed 001)."""
+    Schedule Unavailability."""
     customer = get_object_or_404(Customer, pk=customer_id)
     return render(request, "programs/customer_summary.html", _summary_context(customer))
 

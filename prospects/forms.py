@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from enrollments.models import Customer, Plan
@@ -17,10 +19,12 @@ class ProspectForm(forms.ModelForm):
         from django.contrib.auth import get_user_model
 
         user_model = get_user_model()
-        self.fields["owner"].queryset = user_model.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = user_model.objects.filter(
             kind=user_model.Kind.STAFF, is_active=True
         ).order_by("username")
-        self.fields["broker"].queryset = Broker.objects.filter(active=True)
+        cast(forms.ModelChoiceField, self.fields["broker"]).queryset = Broker.objects.filter(
+            active=True
+        )
 
 
 class ContactForm(forms.ModelForm):
@@ -97,7 +101,7 @@ class ConvertForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["plan_code"].choices = [
+        cast(forms.ChoiceField, self.fields["plan_code"]).choices = [
             (p.code, str(p)) for p in Plan.objects.filter(active=True).order_by("code")
         ]
 

@@ -84,7 +84,7 @@ class ProspectServiceAddress(models.Model):
     """A premise of the prospect: utility, ESIID or LDC account, and its meter number.
 
     The meter number belongs here, not to the prospect; its label comes from the utility
-    (``Utility.meter_number_label``). It replaced the old Service Reference Id (seed 000).
+    (``Utility.meter_number_label``). It replaced the old Service Reference Id.
     """
 
     prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE, related_name="addresses")

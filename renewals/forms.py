@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from notices.models import NoticeTemplate
@@ -59,5 +61,7 @@ class RenewalSetupForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         base = NoticeTemplate.objects.filter(active=True, record_kind="enrollment")
-        self.fields["email_template"].queryset = base.filter(kind=NoticeTemplate.Kind.EMAIL)
-        self.fields["letter_template"].queryset = base.filter(kind=NoticeTemplate.Kind.LETTER)
+        email = cast(forms.ModelChoiceField, self.fields["email_template"])
+        email.queryset = base.filter(kind=NoticeTemplate.Kind.EMAIL)
+        letter = cast(forms.ModelChoiceField, self.fields["letter_template"])
+        letter.queryset = base.filter(kind=NoticeTemplate.Kind.LETTER)

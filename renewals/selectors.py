@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from django.db.models import CharField, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, TruncDate
 
+from opsadmin import clock
 from renewals.models import RenewalNotice
 
-MARKET_TZ = ZoneInfo("America/Chicago")
+MARKET_TZ = clock.CHICAGO  # market days
 
 
 @dataclass(frozen=True)

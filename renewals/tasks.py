@@ -1,12 +1,8 @@
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from celery import shared_task
 
 from opsadmin import clock
-
-MARKET_TZ = ZoneInfo("America/Chicago")  # market days
 
 
 @shared_task(name="renewals.daily")

@@ -342,7 +342,7 @@ routes = [
 
 
 # =============================================================================================
-# Data-sharing agreements (CSP consent; texas-market.md 1.3), added for authorizations/.
+# Data-sharing agreements (CSP consent; SMT Data Access Interface Guide), added for authorizations/.
 #
 # - ``POST /v2/NewAgreement/`` with the common body plus ``customerEmail``,
 #   ``agreementDuration`` (months, 1..36), ``customerLanguagePreference`` (ENGLISH|SPANISH)

@@ -64,7 +64,7 @@ def test_searchable_dropdown_by_keyboard(page):
     search = page.locator(".ts-dropdown .dropdown-input").first
     search.wait_for(state="visible")
     assert search.evaluate("el => el === document.activeElement")
-    # Hovered and selected options are told apart by colour (seed 000).
+    # Hovered and selected options are told apart by colour.
     # (the "hovered" option is Tom Select's active one: the mouse or the arrow keys move it)
     page.keyboard.press("ArrowDown")
     other = page.locator(".ts-dropdown .option.active:not(.selected)")

@@ -19,8 +19,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from enrollments.models import ServiceAccount
+from opsadmin import clock
 
-CHICAGO = ZoneInfo("America/Chicago")
+CHICAGO = clock.CHICAGO  # market days
 UTC = ZoneInfo("UTC")
 INTERVAL = timedelta(minutes=15)
 

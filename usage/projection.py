@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.utils import dateformat, formats
 from django.utils.translation import gettext, ngettext
 
-from billing.adapters.esg import esg_client
+from billing.selectors import esg_billing_cycle
 from enrollments.models import Enrollment, Plan, ServiceAccount, TduCharge
 from enrollments.pricing import (
     UsageMonth,
@@ -96,8 +96,7 @@ def billing_cycle(*, service_account: ServiceAccount, enrollment: Enrollment, to
         if cached and date.fromisoformat(cached[0]) <= today <= date.fromisoformat(cached[1]):
             return Cycle(date.fromisoformat(cached[0]), date.fromisoformat(cached[1]), cached[2])
         try:
-            with esg_client() as client:
-                answer = client.billing_cycle(ban)
+            answer = esg_billing_cycle(billing_account_number=ban)
         except (IntegrationError, ApplicationError) as exc:
             logger.warning(
                 "usage.billing_cycle.unavailable",

@@ -1,6 +1,6 @@
 """Questions about usage: the chart data (with the SMT-or-billing source rule), bills, ranges.
 
-The source rule (seed 000, "Integration with Smart Meter Texas"):
+The source rule (which data a usage chart shows):
 SMT disabled -> billing system; SMT enabled and an ERCOT active premise -> SMT intervals;
 SMT enabled but no data or the SMT side failed -> billing system. The page never fails
 because SMT did: any database error reading intervals also falls back to bills.

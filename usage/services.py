@@ -1,9 +1,15 @@
-"""Verbs of usage: store SMT intervals in bulk, pull one premise from SMT, store bills."""
+"""Verbs of usage: store SMT intervals in bulk, pull one premise from SMT, store bills.
+
+Usage owns the Smart Meter Texas adapter (``usage/adapters/smt.py``): other apps reach SMT
+only through :func:`smt_session` and the port types re-exported here (an import-linter
+contract keeps it so).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -14,8 +20,17 @@ from django.utils.translation import gettext
 
 from enrollments.models import ServiceAccount
 from opsadmin import clock
-from opsadmin.errors import IntegrationError, PermanentIntegrationError
-from usage.adapters.smt import IntervalDayRecord, SmtPort
+from opsadmin.errors import IntegrationError
+from usage.adapters.smt import (
+    Agreement,
+    IntervalDayRecord,
+    MonthlyRead,
+    SmtAgreementPort,
+    SmtClient,
+    SmtPort,
+    smt_client,
+    smt_config,
+)
 from usage.models import (
     Bill,
     IntervalDay,
@@ -28,6 +43,19 @@ logger = logging.getLogger(__name__)
 
 HISTORY_DAYS = 730  # SMT keeps 24 months of interval history
 REFRESH_OVERLAP_DAYS = 4  # re-read recent days: TDSPs revise them after the first post
+
+
+def smt_enabled() -> bool:
+    """Smart Meter Texas is configured (Configuration > Third Party Providers)."""
+    return smt_config() is not None
+
+
+@contextlib.contextmanager
+def smt_session() -> Iterator[SmtClient]:
+    """One SMT connection (both the usage and the agreement ports), closed at the end of the
+    block: ``with smt_session() as smt: agreement_check(..., client=smt)``."""
+    with smt_client() as client:
+        yield client
 
 
 @dataclass(frozen=True)
@@ -280,17 +308,19 @@ def bills_record_failure(*, service_account: ServiceAccount, error: str) -> None
     state.save(update_fields=["bills_error"])
 
 
-def require_smt_premise(service_account: ServiceAccount) -> None:
-    if not service_account.utility.is_ercot:
-        raise PermanentIntegrationError("Smart Meter Texas serves ERCOT premises only.")
-
-
 __all__ = [
     "DayRow",
     "IntervalDay",
     "intervals_ingest",
     "smt_sync",
     "bills_store",
+    # the SMT façade other apps use (usage owns the adapter)
+    "Agreement",
+    "MonthlyRead",
+    "SmtAgreementPort",
+    "SmtPort",
+    "smt_enabled",
+    "smt_session",
 ]
 
 

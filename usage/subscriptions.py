@@ -22,13 +22,13 @@ def on_service_ended(event: Event) -> None:
 
 def _pull_and_bills(service_account_id: int, *, full: bool) -> None:
     from enrollments.models import ServiceAccount
-    from usage.adapters.smt import smt_config
+    from usage.services import smt_enabled
     from usage.tasks import bills_refresh, smt_pull
 
     sa = ServiceAccount.objects.select_related("utility").filter(pk=service_account_id).first()
     if sa is None:
         return
-    if smt_config() is not None and sa.utility.is_ercot:
+    if smt_enabled() and sa.utility.is_ercot:
         smt_pull.delay(sa.pk, full)
     bills_refresh.delay(sa.pk)
 

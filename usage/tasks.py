@@ -73,11 +73,10 @@ def bills_refresh(service_account_id: int) -> dict:
     if not ban:
         bills_record_failure(service_account=sa, error="No billing account number yet.")
         return {"skipped": True}
-    from billing.adapters.esg import esg_client  # built by the billing issue
+    from billing.selectors import esg_bill_history
 
     try:
-        with esg_client() as client:
-            records = client.bill_history(ban)
+        records = esg_bill_history(billing_account_number=ban)
     except PermanentIntegrationError as exc:
         bills_record_failure(service_account=sa, error=str(exc))
         return {"failed": True}

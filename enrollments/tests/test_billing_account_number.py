@@ -95,7 +95,7 @@ def test_unreachable_or_unknown_gives_empty_and_stores_nothing(demo):
 
 
 def test_replacement_value_reads_stored_field_and_never_calls_the_api(demo):
-    """Seed 000, note 1: [BILLING_ACCOUNT_NUMBER] never requests the number from the API."""
+    """[BILLING_ACCOUNT_NUMBER] never requests the number from the API."""
     from notices import registry as notices_registry
 
     missing = _enroll("10089010000000105")

@@ -81,7 +81,7 @@ def test_submit_pending_accepted_and_rejected(demo, celery_worker):
     assert ok.rejection_reason == ""
     assert bad.rejection_reason == "Unknown ESIID"
     assert bad.billing_account_number == ""
-    # TNMP bills through the legacy token interface: no billing account number (seed 000).
+    # TNMP bills through the legacy token interface: no billing account number.
     assert token.billing_account_number == ""
 
     assert [(e.from_status, e.to_status, e.source) for e in ok.events.all()] == [

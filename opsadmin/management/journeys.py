@@ -18,10 +18,11 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from billing import outbox
-from billing.adapters.esg import ProspectAck, ProspectStatus, RequestAck, RequestStatus
 from billing.models import BillingRequest
+from billing.selectors import ProspectAck, ProspectStatus, RequestAck, RequestStatus
 from billing.services import prospect_status_record, service_order_record
 from enrollments.dates import add_months, earliest_start_date, start_date_problem
 from enrollments.models import Customer, Enrollment, Plan
@@ -71,7 +72,7 @@ def submit(
         )[0]
     sellable(utility=utility, plan=plan, customer_type=customer_type, zip_code=zip_code)
     n = next(_seq)
-    defaults = {
+    defaults: dict[str, Any] = {
         "first_name": customer.first_name if customer else "Ana",
         "last_name": customer.last_name if customer else f"Lopez{n}",
         "email": customer.email if customer else f"customer{n}@example.com",
@@ -166,6 +167,7 @@ def end_service(enrollment: Enrollment, *, on: date, move_out: bool = False) -> 
         ).drop_request
         if drop.status == DropRequest.Status.HELD:
             drop = drop_request_release(drop_request=drop)
+    assert drop.billing_request_id is not None  # a released drop has its outbox row
     row = BillingRequest.objects.get(pk=drop.billing_request_id)
     claimed = outbox.claim_batch(ids=[row.pk])
     if claimed:

@@ -234,9 +234,9 @@ def test_cancel_after_rescission_window_is_409(client, market, key_a):
         submitted_at=timezone.make_aware(timezone.datetime(2026, 7, 2, 10, 0)),
         rescission_deadline=None,
     )
-    from partners.services import rescission_deadline
+    from enrollments.services import enrollment_rescission_deadline
 
-    assert rescission_deadline(Enrollment.objects.get()) == date(2026, 7, 8)
+    assert enrollment_rescission_deadline(Enrollment.objects.get()) == date(2026, 7, 8)
     response = call(client, "post", f"/enrollments/{created['id']}/cancel", key_a, {})
     assert response.status_code == 409
     assert response.json()["detail"].startswith("The rescission period ended on 2026-07-08")

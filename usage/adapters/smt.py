@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from django.conf import settings
 
+from opsadmin import clock
 from opsadmin.errors import (
     MalformedAnswerError,
     PermanentIntegrationError,
@@ -39,7 +40,7 @@ from opsadmin.outbound import OutboundURLError, check_outbound_url
 
 logger = logging.getLogger(__name__)
 
-CHICAGO = ZoneInfo("America/Chicago")
+CHICAGO = clock.CHICAGO  # SMT speaks Central Time
 UTC = ZoneInfo("UTC")
 INTERVAL = timedelta(minutes=15)
 TOKEN_MARGIN_S = 60  # refresh the bearer token this long before SMT says it expires
@@ -506,7 +507,7 @@ def smt_client() -> SmtClient:
     return SmtClient(config)
 
 
-# --- data-sharing agreements (CSP consent; texas-market.md 1.3) -----------------------------
+# --- data-sharing agreements (CSP consent; SMT Data Access Interface Guide) -----------------------------
 # Added for authorizations/: a shopper or a prospect is not yet our customer, so we read
 # their usage only under an SMT agreement that they approve from SMT's email. The existing
 # methods above are unchanged.

@@ -1,4 +1,4 @@
-"""The one-time mass update of billing account numbers for history (seed 000, note 2).
+"""The one-time mass update of billing account numbers for the enrollments accepted before it was stored.
 
 Asks the billing system (ESG REST API) for the billing account number of every enrollment
 on an ESG REST utility that the billing system accepted but that has none stored yet.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from billing.adapters.esg import esg_client
+from billing.selectors import esg_billing_account_lookup, esg_session
 from enrollments.models import Enrollment
 from opsadmin.errors import PermanentIntegrationError, TransientIntegrationError
 from opsadmin.models import Utility
@@ -50,7 +50,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{total} enrollments without a billing account number to look up.")
         done = found = missing = 0
         last_id = after_id
-        with esg_client() as client:
+        with esg_session() as client:
             while not limit or done < limit:
                 size = min(batch_size, limit - done) if limit else batch_size
                 batch = list(
@@ -63,7 +63,7 @@ class Command(BaseCommand):
                 numbers: dict[int, str] = {}
                 for pk, esiid in batch:
                     try:
-                        number = client.billing_account_lookup(esiid)
+                        number = esg_billing_account_lookup(esiid=esiid, client=client)
                     except TransientIntegrationError as exc:
                         self._store(numbers, dry_run)
                         raise CommandError(

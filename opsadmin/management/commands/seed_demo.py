@@ -15,7 +15,7 @@ from enrollments.models import Enrollment, Plan
 from opsadmin import clock
 from opsadmin.models import CustomerType, ServiceArea, ThirdPartyProvider, User, Utility
 
-# ERCOT TDSPs with their ESIID prefixes (texas-market.md 2.5) and zip codes they serve.
+# ERCOT TDSPs with their ESIID prefixes (ERCOT Retail Market Guide) and zip codes they serve.
 UTILITIES = [
     (
         "oncor",
@@ -257,7 +257,7 @@ class Command(BaseCommand):
         renewal_notices_schedule(today=clock.today())
 
     def _drops(self, utilities):
-        """Drop codes: CenterPoint offers a choice, Oncor sends one code, TNMP none (seed 000)."""
+        """Drop codes: CenterPoint offers a choice, Oncor sends one code, TNMP none."""
         from drops.models import DropCode, DropSettings
 
         codes = {
@@ -289,7 +289,7 @@ class Command(BaseCommand):
         )
 
     def _programs(self, utilities, residential):
-        """A bring-your-own thermostat program on the DERMS simulator (seeds 001/003)."""
+        """A bring-your-own thermostat program on the DERMS simulator."""
         from programs.models import (
             ControllableAssetType,
             DeviceSpecification,
