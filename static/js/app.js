@@ -19,6 +19,17 @@
         openOnFocus: false,
         onInitialize: function () {
           var self = this;
+          // A mouse click on the closed control opens it; on the open one closes it.
+          // (openOnFocus stays off so Tab only moves through the form; Tom Select's own
+          // click handler would then just focus the control and leave the list closed.)
+          self.onClick = function () {
+            if (self.isOpen) {
+              self.close();
+            } else {
+              self.focus();
+              self.open();
+            }
+          };
           // Enter, Space or Arrow Down on the closed control opens it (keyboard users).
           self.control.addEventListener("keydown", function (e) {
             if (!self.isOpen && (e.key === "Enter" || e.key === " " || e.key === "ArrowDown")) {
