@@ -112,8 +112,6 @@ def test_confirmation_page_and_403_page_pass_axe(page):
     login(page, "agenty")
     response = page.goto("/configuration/utilities/new/")
     assert response.status == 403
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        "You do not have access to this page"
-    )
+    expect(page.get_by_role("heading", level=1)).to_have_text("You do not have access to this page")
     assert page.get_by_role("navigation", name="Main").is_visible()
     assert axe_violations(page) == []
