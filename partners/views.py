@@ -125,8 +125,8 @@ def import_progress(request, pk: int):
 @require_GET
 def import_errors_xlsx(request, pk: int):
     batch = _batch(pk)
-    rows = [[str(e.row_number), e.column, e.message] for e in batch.row_errors.all()]
-    return _xlsx_response(f"import-{batch.pk}-errors.xlsx", ["row", "column", "message"], rows)
+    header, rows = selectors.import_error_rows(batch=batch)
+    return _xlsx_response(f"import-{batch.pk}-errors.xlsx", header, rows)
 
 
 @staff_required("partners.view_partnerapikey")

@@ -107,7 +107,8 @@ def enroll(request, customer_id: int, program_id: int, account_id: int):
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, f"Enrolled in {program.name}.")
+            # A premise already in the program gets the device added to that enrollment.
+            messages.success(request, f"Device {data['serial_number']} enrolled in {program.name}.")
             return redirect("programs:customer_summary", customer_id=customer.pk)
     return render(
         request,
