@@ -92,7 +92,10 @@ def test_upload_queues_batch_and_processing_creates_enrollments(
     uploaded = list(csv.reader(io.StringIO(content.decode())))
     assert list(header[3:]) == uploaded[0]
     assert [[cell or "" for cell in r[3:]] for r in rows[1:]] == [
-        [v if c != "ssn" or not v else f"*****{v[-4:]}" for c, v in zip(uploaded[0], line)]
+        [
+            v if c != "ssn" or not v else f"*****{v[-4:]}"
+            for c, v in zip(uploaded[0], line, strict=True)
+        ]
         for line in uploaded[3:6]
     ]
 
