@@ -22,8 +22,12 @@ def confirmation_response(
     consequence: str,
     action_label: str,
     back_url: str,
+    template: str = "opsadmin/confirm.html",
 ) -> HttpResponse | None:
-    """``None`` when the POST is confirmed; else the page (or htmx partial) that asks."""
+    """``None`` when the POST is confirmed; else the page (or htmx partial) that asks.
+
+    ``template``: the staff page by default; My Account passes its own (translated) one.
+    """
     if request.POST.get(CONFIRM_FIELD) == "yes":
         return None
     context = {
@@ -33,11 +37,11 @@ def confirmation_response(
         "action_url": request.path,
         "back_url": back_url,
     }
-    if request.htmx:
+    if request.htmx and template == "opsadmin/confirm.html":
         # The swap target was a table row: show the question in the page's main region.
         response = render(request, "opsadmin/confirm.html#card", context)
         response["HX-Retarget"] = "#main"
         response["HX-Reswap"] = "innerHTML"
         response["HX-Push-Url"] = "false"
         return response
-    return render(request, "opsadmin/confirm.html", context)
+    return render(request, template, context)

@@ -104,3 +104,28 @@ def test_agent_adds_a_device_from_the_customer_summary(client):
     assert response.status_code == 302, response.content.decode()[:3000]
     assert Device.objects.get(serial_number="T-400").enrollment_id == enrollment.pk
     assert ProgramEnrollment.objects.count() == 1
+
+
+def test_customer_opt_out_asks_first_in_their_language(client):
+    from programs.models import DeviceReservation
+    from programs.tests.factories import customer_user, reserve
+
+    setup = program_setup()
+    user, customer, premise = customer_user(email="opt.out@example.com")
+    enrollment = _enroll(setup, customer, premise, _device(setup, "T-900"))
+    reservation = reserve(enrollment.devices.get(), starts_in_hours=5, event_id="EV-9")
+    customer.language = "es"
+    customer.save(update_fields=["language"])
+    client.force_login(user)
+    url = f"/myaccount/programs/reservations/{reservation.pk}/opt-out/"
+    page = client.post(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<h1 id="confirm-heading">¿Excluir T-900 de este evento?</h1>' in html
+    assert '<button type="submit" class="primary danger-fill">Sí, excluir</button>' in html
+    assert 'href="/myaccount/programs/">No, volver</a>' in html
+    reservation.refresh_from_db()
+    assert reservation.status == DeviceReservation.Status.RESERVED
+    assert client.post(url, {"confirmed": "yes"}).status_code == 302
+    reservation.refresh_from_db()
+    assert reservation.status == DeviceReservation.Status.OPTED_OUT
