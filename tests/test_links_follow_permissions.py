@@ -123,3 +123,39 @@ def test_customer_gets_the_my_account_403_in_spanish_too(demo):
     spanish = client.get("/configuration/utilities/")
     assert spanish.status_code == 403
     assert "<h1>No tiene acceso a esta página</h1>" in spanish.content.decode()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("username", ["agent", "ops", "admin"])
+def test_in_the_browser_no_menu_link_or_link_below_it_answers_403(page, username):
+    """The same walk as a person: signed in through the login page, every menu entry is
+    opened in Chromium, and every link on that page is requested with the same session."""
+    call_command("seed_demo", password=PASSWORD, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/")
+    menu = page.locator("nav[aria-label=Main] a[href]").evaluate_all(
+        "els => els.map(a => a.getAttribute('href'))"
+    )
+    assert menu, username
+    forbidden: list[str] = []
+    checked: set[str] = set()
+    for url in dict.fromkeys(menu):
+        response = page.goto(url)
+        if response.status == 403:
+            forbidden.append(f"{url} (menu)")
+            continue
+        links = page.locator("main a[href]").evaluate_all(
+            "els => els.map(a => a.getAttribute('href'))"
+        )
+        for link in _links(" ".join(f'<a href="{h}">' for h in links)):
+            if link in checked:
+                continue
+            checked.add(link)
+            if page.request.get(link, max_redirects=0).status == 403:
+                forbidden.append(f"{link} (shown on {url})")
+    assert checked, username
+    assert forbidden == [], "\n".join(forbidden)
