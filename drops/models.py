@@ -153,11 +153,13 @@ class DropRequest(models.Model):
     forwarding_address_line2 = models.CharField(max_length=120, blank=True)
     forwarding_city = models.CharField(max_length=60, blank=True)
     forwarding_state = models.CharField(max_length=2, blank=True)
-    forwarding_zip = models.CharField(max_length=5, blank=True, validators=[zip_validator])
+    forwarding_zip = models.CharField(
+        "Forwarding ZIP code", max_length=5, blank=True, validators=[zip_validator]
+    )
     etf_amount = models.DecimalField(
         "ETF ($)", max_digits=8, decimal_places=2, default=Decimal("0")
     )
-    etf_waiver = models.CharField(max_length=30, blank=True)
+    etf_waiver = models.CharField("ETF waiver", max_length=30, blank=True)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.HELD, db_index=True
     )

@@ -16,6 +16,7 @@ from drops.forms import DropCodeForm, DropRequestForm, DropSettingsForm
 from drops.models import DropCode, DropRequest
 from drops.rules import Waiver
 from enrollments.selectors import customer_for
+from opsadmin.confirm import confirmation_response
 from opsadmin.errors import ApplicationError
 from opsadmin.models import SystemSetup, Utility
 from opsadmin.permissions import customer_required, staff_required
@@ -224,8 +225,20 @@ def queue(request):
     return render(request, template, context)
 
 
-def _staff_action(request, pk: int, action):
-    drop_request = get_object_or_404(DropRequest, pk=pk)
+def _staff_action(request, pk: int, action, *, confirm: tuple[str, str, str]):
+    drop_request = get_object_or_404(
+        DropRequest.objects.select_related("customer", "utility"), pk=pk
+    )
+    question, consequence, label = confirm
+    asked = confirmation_response(
+        request,
+        question=question.format(r=drop_request),
+        consequence=consequence.format(r=drop_request),
+        action_label=label,
+        back_url=reverse("drops:queue"),
+    )
+    if asked is not None:
+        return asked
     try:
         drop_request = action(drop_request=drop_request, actor=request.user)
     except ApplicationError as exc:
@@ -250,13 +263,33 @@ def _staff_action(request, pk: int, action):
 @staff_required("drops.release_droprequest")
 @require_POST
 def release(request, pk: int):
-    return _staff_action(request, pk, services.drop_request_release)
+    return _staff_action(
+        request,
+        pk,
+        services.drop_request_release,
+        confirm=(
+            "Release drop request {r.pk} for {r.customer}?",
+            "The request is sent to {r.utility.name} for its requested date; a released "
+            "request cannot be held again.",
+            "Release request",
+        ),
+    )
 
 
 @staff_required("drops.cancel_droprequest")
 @require_POST
 def cancel(request, pk: int):
-    return _staff_action(request, pk, services.drop_request_cancel)
+    return _staff_action(
+        request,
+        pk,
+        services.drop_request_cancel,
+        confirm=(
+            "Cancel drop request {r.pk} for {r.customer}?",
+            "The customer's service continues; a cancelled request cannot be reopened (the "
+            "customer would have to ask again).",
+            "Cancel request",
+        ),
+    )
 
 
 @staff_required("drops.view_dropcode")

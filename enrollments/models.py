@@ -14,6 +14,7 @@ from django.db.models import Q
 
 from opsadmin.crypto import EncryptedTextField
 from opsadmin.models import CustomerType, Utility, zip_validator
+from opsadmin.phones import clean_phone_field
 
 esiid_validator = RegexValidator(
     r"^10\d{15}(\d{5})?$", "An ESIID is 17 or 22 digits starting with 10."
@@ -65,6 +66,9 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.company_name or f"{self.first_name} {self.last_name}"
+
+    def clean(self) -> None:
+        clean_phone_field(self)
 
     @property
     def display_name(self) -> str:

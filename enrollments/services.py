@@ -29,6 +29,7 @@ from enrollments.validators import validate_esiid_for_utility
 from opsadmin import clock, events
 from opsadmin.errors import ApplicationError
 from opsadmin.models import CustomerType, ServiceArea, User, Utility
+from opsadmin.phones import phone_normalize
 
 logger = logging.getLogger(__name__)
 
@@ -649,7 +650,7 @@ def _new_customer(data: EnrollmentInput, customer_type: CustomerType) -> Custome
         last_name=data.last_name,
         company_name=data.company_name,
         email=data.email,
-        phone=data.phone,
+        phone=phone_normalize(data.phone, strict=False),
         language=data.language,
         notice_preference=data.notice_preference,
         date_of_birth=data.date_of_birth,

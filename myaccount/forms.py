@@ -15,6 +15,7 @@ from enrollments.models import Customer
 from myaccount.services import PROFILE_FIELDS
 from opsadmin import clock
 from opsadmin.models import User
+from opsadmin.phones import phone_normalize
 
 PERIODS = (("hourly", _("Hourly")), ("daily", _("Daily")), ("monthly", _("Monthly")))
 PERIOD_VALUES = {
@@ -76,6 +77,13 @@ class ProfileForm(forms.ModelForm):
             "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
         }
+
+    def clean_phone(self):
+        # Stored in the one phone format (opsadmin.phones), e.g. (713) 555-0100.
+        try:
+            return phone_normalize(self.cleaned_data["phone"])
+        except ValueError:
+            raise forms.ValidationError(_("Enter a 10-digit phone number.")) from None
 
     def clean_billing_state(self):
         state = self.cleaned_data["billing_state"].strip().upper()

@@ -69,6 +69,8 @@ class PreviewRecordForm(forms.Form):
     def __init__(self, *args, record_kind: str = "enrollment", **kwargs):
         super().__init__(*args, **kwargs)
         kind = registry.record_kind(record_kind)
+        if kind is not None:
+            self.fields["record_id"].help_text = f"Lists {kind.label.lower()} records (About)."
         choices = [("", "— choose —")]
         if kind is not None:
             choices += [(str(pk), label) for pk, label in kind.choices()]

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.html import strip_tags
+from django.utils.html import escape, strip_tags
 
 from notices import registry
 from notices.models import Letter, NoticeTemplate
@@ -76,7 +76,7 @@ def notice_render(
     kind = chosen.record_kind
     with translation.override(chosen.language or "en"):
         subject = registry.render(chosen.subject, record_kind=kind, record=record, html=False)
-        html = registry.render(chosen.body, record_kind=kind, record=record, html=True)
+        html = registry.render(_body_html(chosen.body), record_kind=kind, record=record, html=True)
         # The text part: the template's markup is removed first, then plain values go in (so
         # a value that looks like markup stays as the customer's data, not stripped/escaped).
         text = registry.render(
@@ -95,6 +95,20 @@ def notice_render(
         language=chosen.language or "en",
         fallback_from=fallback_from,
     )
+
+
+# A body with any HTML tag is HTML written by staff; one without is a plain-text letter.
+_HTML_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
+
+
+def _body_html(body: str) -> str:
+    """The body as HTML: a plain-text body keeps its line breaks and blank lines (escaped,
+    each newline a ``<br>``); an HTML body is used as written."""
+    body = body or ""
+    if _HTML_TAG_RE.search(body):
+        return body
+    text = str(escape(body.replace("\r\n", "\n")))
+    return "<br>\n".join(text.split("\n"))
 
 
 def _template_text(body: str) -> str:

@@ -29,7 +29,8 @@ def _preview(
         return {}
     record = kind.loader(record_id)
     if record is None:
-        return {"preview_error": "No such record."}
+        # e.g. an enrollment's id sent with About = Prospect: say which list to pick from.
+        return {"preview_error": f"No such {kind.label.lower()}: choose one from the list."}
     draft = NoticeTemplate(record_kind=record_kind, subject=subject, body=body, language=language)
     rendered = notice_render(template=draft, record=record)
     return {"preview": rendered}
@@ -44,7 +45,21 @@ def template_edit(request, pk: int | None = None):
         request.POST.get("record_kind") or request.GET.get("record_kind") or template.record_kind
     )
     picker = PreviewRecordForm(request.POST or request.GET or None, record_kind=record_kind)
+    # Changing "About" reloads the record picker with that kind's records (htmx); without
+    # JavaScript, Preview re-renders the page with the picker for the chosen kind.
+    form.fields["record_kind"].widget.attrs.update(
+        {
+            "hx-get": request.path,
+            "hx-trigger": "change",
+            "hx-target": "#preview-picker",
+            "hx-swap": "outerHTML",
+            "hx-include": "this",
+        }
+    )
     context: dict = {"form": form, "template": template, "values": registry.values()}
+    if request.htmx and request.method == "GET" and "record_kind" in request.GET:
+        context["picker"] = PreviewRecordForm(record_kind=record_kind)
+        return render(request, "notices/template_form.html#picker", context)
     status = 200
     if request.method == "POST":
         if request.POST.get("action") == "preview":

@@ -152,13 +152,13 @@ class ThirdPartyProviderForm(forms.ModelForm):
 
 class UtilityForm(forms.ModelForm):
     esiid_prefixes = forms.CharField(
-        required=False, help_text="Comma-separated, e.g. 1044372, 1017699"
+        label="ESIID prefixes", required=False, help_text="Comma-separated, e.g. 1044372, 1017699"
     )
     zip_codes = forms.CharField(
-        label="Service area zip codes",
+        label="Service area ZIP codes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="5-digit zip codes this utility serves, separated by commas or spaces.",
+        help_text="5-digit ZIP codes this utility serves, separated by commas or spaces.",
     )
 
     class Meta:

@@ -43,7 +43,9 @@ class SystemSetup(models.Model):
     """The one row of system-wide settings (Configuration > System Setup)."""
 
     show_etf_message_on_drops = models.BooleanField(
-        default=True, help_text="Show the early termination fee notice when a customer drops."
+        "Show ETF message on drops",
+        default=True,
+        help_text="Show the early termination fee notice when a customer drops.",
     )
     drop_days_in_advance = models.PositiveSmallIntegerField(
         default=3,
@@ -81,7 +83,7 @@ class UsageTierSet(models.Model):
     """Usage tiers (kWh) at which average prices are shown, per state (EFL, PUCT 25.475)."""
 
     state = models.CharField(max_length=2, unique=True)
-    tiers_kwh = ArrayField(models.PositiveIntegerField(), size=6)
+    tiers_kwh = ArrayField(models.PositiveIntegerField(), size=6, verbose_name="Usage tiers (kWh)")
 
     def __str__(self) -> str:
         return f"{self.state}: {'/'.join(str(t) for t in self.tiers_kwh)} kWh"
@@ -124,7 +126,7 @@ class ThirdPartyProvider(models.Model):
     )
     smt_certificate_name = models.CharField("SMT Certificate Name", max_length=200, blank=True)
     smt_auth_mode = models.CharField(
-        max_length=12, choices=AuthMode.choices, default=AuthMode.TOKEN
+        "SMT auth mode", max_length=12, choices=AuthMode.choices, default=AuthMode.TOKEN
     )
     # DERMS / head end (programs issue) and ESG defaults live here too: one screen for the
     # outside world's connections.
@@ -173,6 +175,7 @@ class Utility(models.Model):
     state = models.CharField(max_length=2, default="TX")
     esiid_prefixes = ArrayField(
         models.CharField(max_length=10),
+        verbose_name="ESIID prefixes",
         default=list,
         blank=True,
         help_text="ESIID prefixes this utility issues (e.g. 1008901 for CenterPoint).",
@@ -185,6 +188,7 @@ class Utility(models.Model):
         default=BillingSystem.ESG_REST,
     )
     price_to_compare_cents = models.DecimalField(
+        "Price to compare (¢/kWh)",
         max_digits=8,
         decimal_places=4,
         null=True,
@@ -214,7 +218,7 @@ class ServiceArea(models.Model):
     """A zip code a utility serves."""
 
     utility = models.ForeignKey(Utility, on_delete=models.CASCADE, related_name="service_areas")
-    zip_code = models.CharField(max_length=5, validators=[zip_validator], db_index=True)
+    zip_code = models.CharField("ZIP code", max_length=5, validators=[zip_validator], db_index=True)
 
     class Meta:
         constraints = [

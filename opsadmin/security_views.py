@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.text import capfirst
 from pghistory.core import event_models
 from pghistory.models import Events
 
@@ -30,8 +31,32 @@ def tracked_model(app_label: str, model_name: str):
     return model
 
 
+def field_labels(model) -> dict[str, str]:
+    """Column or field name -> the label people read (the field's verbose_name)."""
+    labels: dict[str, str] = {}
+    for f in model._meta.concrete_fields:
+        label = capfirst(str(f.verbose_name))
+        labels[f.name] = label
+        labels[f.attname] = label
+    return labels
+
+
+def _shown(model, name: str, value):
+    """A stored choice as its label ("rest" -> "ESG REST API"); other values as stored."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return value
+    if getattr(field, "choices", None) and not isinstance(value, list | dict):
+        return dict(field.flatchoices).get(value, value)
+    return value
+
+
 def object_history_rows(*, obj) -> list[dict]:
-    """The object's events, newest first, with the acting user's name resolved."""
+    """The object's events, newest first, with the acting user's name resolved and each
+    changed field named by its label (verbose_name), not its column."""
+    model = type(obj)
+    labels = field_labels(model)
     events = list(Events.objects.tracks(obj).order_by("-pgh_created_at", "-pgh_id"))
     user_ids = {int(uid) for e in events if (uid := (e.pgh_context or {}).get("user")) is not None}
     users = {str(u.pk): u.get_username() for u in get_user_model().objects.filter(pk__in=user_ids)}
@@ -40,16 +65,24 @@ def object_history_rows(*, obj) -> list[dict]:
         context = e.pgh_context or {}
         actor = users.get(str(context.get("user")), "") if context.get("user") else ""
         if e.pgh_label == "insert":
-            changes = sorted((k, None, v) for k, v in (e.pgh_data or {}).items())
+            raw = [(k, None, v) for k, v in (e.pgh_data or {}).items()]
         else:
-            changes = sorted((k, old, new) for k, (old, new) in (e.pgh_diff or {}).items())
+            raw = [(k, old, new) for k, (old, new) in (e.pgh_diff or {}).items()]
+        changes = sorted(
+            (
+                (labels.get(k, k), _shown(model, k, old), _shown(model, k, new))
+                for k, old, new in raw
+                if not k.startswith("pgh_")
+            ),
+            key=lambda change: change[0],
+        )
         rows.append(
             {
                 "at": e.pgh_created_at,
                 "label": e.pgh_label,
                 "actor": actor or "system (no signed-in user)",
                 "url": context.get("url", ""),
-                "changes": [c for c in changes if not c[0].startswith("pgh_")],
+                "changes": changes,
             }
         )
     return rows

@@ -220,6 +220,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "opsadmin.context_processors.shell",
             ],
+            # |staff_date and |staff_datetime on every staff screen without a {% load %}
+            "builtins": ["opsadmin.templatetags.staff_format"],
         },
     }
 ]
@@ -247,6 +249,11 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 FORMAT_MODULE_PATH = ["opsadmin.formats"]
+# Staff screens: one date and one date-time format everywhere (issue #23), times in market
+# time with the zone shown (CST/CDT). Used by the |staff_date and |staff_datetime filters
+# (opsadmin/templatetags/staff_format.py, a template builtin).
+STAFF_DATE_FORMAT = "Y-m-d"
+STAFF_DATETIME_FORMAT = "Y-m-d H:i T"
 # Paths a customer sees (public and My Account); everything else is a staff screen and is
 # always rendered in English whatever the browser asks for.
 CUSTOMER_PATH_PREFIXES = (

@@ -7,6 +7,8 @@ from django.views.generic.base import RedirectView
 
 from opsadmin.views import StaffLoginView
 
+handler403 = "opsadmin.views.permission_denied"
+
 urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url="/static/favicon.svg", permanent=True)),
     path("login/", StaffLoginView.as_view(), name="login"),

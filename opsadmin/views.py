@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
 from opsadmin.forms import (
@@ -129,3 +130,30 @@ def customer_type_edit(request, pk: int | None = None):
 @staff_required("opsadmin.change_systemsetup")
 def configuration(request):
     return render(request, "opsadmin/configuration.html")
+
+
+def permission_denied(request, exception=None):
+    """The 403 page (``handler403``): in the layout of who is asking, saying what to do.
+
+    Staff see the reason the view gave (written for staff) and their role; customers a
+    translated page that leads back to My Account; anyone else a sign-in link.
+    """
+    user = getattr(request, "user", None)
+    context: dict = {"layout": None, "staff": False}
+    if user is not None and user.is_authenticated and getattr(user, "is_staff_user", False):
+        context.update(
+            layout="staff_base.html",
+            staff=True,
+            reason=str(exception or ""),
+            roles=", ".join(user.groups.order_by("name").values_list("name", flat=True)),
+        )
+    elif user is not None and user.is_authenticated and getattr(user, "is_customer", False):
+        context["layout"] = "myaccount_base.html"
+        # Outside /myaccount/ the page would be English: use the customer's own language.
+        customer = getattr(user, "customer", None)
+        language = getattr(customer, "language", None) or translation.get_language_from_request(
+            request
+        )
+        with translation.override(language):
+            return render(request, "403.html", context, status=403)
+    return render(request, "403.html", context, status=403)

@@ -7,6 +7,8 @@ from datetime import date
 from django.db.models import Prefetch, QuerySet
 
 from enrollments.models import Enrollment
+from opsadmin.errors import ApplicationError
+from partners.importfile import COLUMN_NAMES, read_import_file
 from partners.models import ImportBatch, Partner, PartnerApiKey
 from programs.models import ControllableAssetType, Device, Program, ProgramEnrollment
 
@@ -111,3 +113,38 @@ def partner_program_enrollment_get(*, partner: Partner, pk: int) -> ProgramEnrol
         )
         .get(pk=pk)
     )
+
+
+# Columns never written back in full into a file we hand out (conventions: SSN last 4 only).
+MASKED_COLUMNS = ("ssn",)
+
+
+def import_error_rows(*, batch: ImportBatch) -> tuple[list[str], list[list[str]]]:
+    """The error file: per failed row, where and why, then the row as it was uploaded.
+
+    Header: ``row``, ``column``, ``message``, then the uploaded file's own columns in its
+    order (the template's columns it holds), so the partner can fix the rows and upload
+    them again. An SSN is shown as its last 4 digits only.
+    """
+    errors = list(batch.row_errors.all())
+    original: dict[int, dict[str, str]] = {}
+    columns: list[str] = []
+    try:
+        parsed = read_import_file(name=batch.file_name, content=bytes(batch.content))
+    except ApplicationError:
+        parsed = None  # the file failed as a whole: there are no row errors to pair
+    if parsed is not None:
+        columns = [c for c in parsed.header if c in COLUMN_NAMES]
+        wanted = {e.row_number for e in errors}
+        original = {number: values for number, values in parsed.rows if number in wanted}
+    rows = []
+    for e in errors:
+        values = original.get(e.row_number, {})
+        cells = []
+        for c in columns:
+            value = values.get(c, "")
+            if c in MASKED_COLUMNS and value:
+                value = f"*****{value[-4:]}"
+            cells.append(value)
+        rows.append([str(e.row_number), e.column, e.message, *cells])
+    return ["row", "column", "message", *columns], rows

@@ -9,8 +9,10 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from opsadmin.confirm import confirmation_response
 from opsadmin.errors import ApplicationError
 from opsadmin.permissions import staff_required
 from partners import selectors, services
@@ -123,8 +125,8 @@ def import_progress(request, pk: int):
 @require_GET
 def import_errors_xlsx(request, pk: int):
     batch = _batch(pk)
-    rows = [[str(e.row_number), e.column, e.message] for e in batch.row_errors.all()]
-    return _xlsx_response(f"import-{batch.pk}-errors.xlsx", ["row", "column", "message"], rows)
+    header, rows = selectors.import_error_rows(batch=batch)
+    return _xlsx_response(f"import-{batch.pk}-errors.xlsx", header, rows)
 
 
 @staff_required("partners.view_partnerapikey")
@@ -167,6 +169,16 @@ def api_keys(request):
 @require_POST
 def api_key_revoke(request, pk: int):
     key = get_object_or_404(PartnerApiKey, pk=pk)
+    asked = confirmation_response(
+        request,
+        question=f"Revoke key {key.prefix}… of {key.partner}?",
+        consequence="Every request made with this key is refused from now on; a revoked key "
+        "cannot be turned back on (issue a new one instead).",
+        action_label="Revoke key",
+        back_url=reverse("partners:keys"),
+    )
+    if asked is not None:
+        return asked
     services.api_key_revoke(key=key, actor=request.user)
     messages.success(request, f"Key {key.prefix}… of {key.partner} revoked.")
     return redirect("partners:keys")

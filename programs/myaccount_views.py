@@ -6,11 +6,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from enrollments.selectors import customer_for
+from opsadmin.confirm import confirmation_response
 from opsadmin.errors import ApplicationError
 from opsadmin.permissions import customer_required
 from programs import selectors, services
@@ -92,6 +94,17 @@ def enroll(request, program_id: int, account_id: int):
 @require_POST
 def opt_out(request, pk: int):
     reservation = selectors.reservation_for_customer(customer=_customer(request), pk=pk)
+    asked = confirmation_response(
+        request,
+        question=gettext("Opt out of this event for %(serial)s?")
+        % {"serial": reservation.device.serial_number},
+        consequence=gettext("Your device will not take part in this event."),
+        action_label=gettext("Yes, opt out"),
+        back_url=reverse("programs_myaccount:summary"),
+        template="myaccount/confirm.html",
+    )
+    if asked is not None:
+        return asked
     try:
         services.reservation_opt_out(reservation=reservation, channel=CHANNEL)
     except ApplicationError as exc:

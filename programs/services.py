@@ -219,6 +219,10 @@ def program_enrollment_create(
 ) -> ProgramEnrollment:
     """Enroll a premise and its devices in a program (every channel: agent, My Account, API).
 
+    A premise already in the program (an open enrollment) gets the new devices added to
+    that enrollment, which is returned: an existing customer adding another device to their
+    subscription registers it with the head end like a first enrollment (seed 001).
+
     Checks eligibility (customer type, utility, rate class, device type) and assigns each
     device its entity group. Bring-your-own customer-owned devices are active at once and a
     sync request goes to the DERMS; utility-owned or utility-installed devices get an
@@ -246,6 +250,20 @@ def program_enrollment_create(
                 code="no_entity_group",
             )
         item["entity_group"] = group
+
+    existing = (
+        ProgramEnrollment.objects.select_for_update()
+        .filter(
+            service_account=service_account,
+            program=program,
+            status__in=ProgramEnrollment.OPEN_STATUSES,
+        )
+        .first()
+    )
+    if existing is not None:
+        return _program_enrollment_devices_add(
+            enrollment=existing, cleaned=cleaned, installation_date=installation_date
+        )
 
     now = timezone.now()
     enrollment = ProgramEnrollment(
@@ -292,6 +310,50 @@ def program_enrollment_create(
     logger.info(
         "programs.enrollment.created",
         extra={"enrollment": enrollment.pk, "program": program.code, "channel": channel},
+    )
+    return enrollment
+
+
+def _program_enrollment_devices_add(
+    *, enrollment: ProgramEnrollment, cleaned: list[dict], installation_date: date | None
+) -> ProgramEnrollment:
+    """Add validated devices to an open enrollment (inside the caller's transaction).
+
+    Customer-installed devices are registered with the head end now (one enroll sync for
+    the new devices only); utility-installed ones get an installation work order and are
+    registered when it is completed. The enrollment keeps its status: an active
+    subscription stays active while the new device waits for its visit.
+    """
+    created: list[Device] = []
+    try:
+        with transaction.atomic():
+            for item in cleaned:
+                device = Device(enrollment=enrollment, **item)
+                device.status = (
+                    Device.Status.PENDING_INSTALLATION
+                    if device.needs_work_order
+                    else Device.Status.ACTIVE
+                )
+                device.save()
+                created.append(device)
+    except IntegrityError as exc:
+        raise ApplicationError(
+            "A device with this serial number is already enrolled.", field="serial_number"
+        ) from exc
+    for device in created:
+        if device.status == Device.Status.PENDING_INSTALLATION:
+            WorkOrder.objects.create(
+                kind=WorkOrder.Kind.INSTALLATION,
+                enrollment=enrollment,
+                device=device,
+                scheduled_date=installation_date,
+            )
+    active = [d for d in created if d.status == Device.Status.ACTIVE]
+    if active:
+        sync_request_create(kind=SyncRequest.Kind.ENROLL, enrollment=enrollment, register=active)
+    logger.info(
+        "programs.enrollment.devices_added",
+        extra={"enrollment": enrollment.pk, "devices": [d.pk for d in created]},
     )
     return enrollment
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from enrollments.models import Customer, ServiceAccount
+from opsadmin.confirm import confirmation_response
 from opsadmin.errors import ApplicationError
 from opsadmin.permissions import staff_required
 from programs import selectors, services
@@ -106,7 +107,8 @@ def enroll(request, customer_id: int, program_id: int, account_id: int):
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, f"Enrolled in {program.name}.")
+            # A premise already in the program gets the device added to that enrollment.
+            messages.success(request, f"Device {data['serial_number']} enrolled in {program.name}.")
             return redirect("programs:customer_summary", customer_id=customer.pk)
     return render(
         request,
@@ -120,9 +122,22 @@ def enroll(request, customer_id: int, program_id: int, account_id: int):
 @require_POST
 def opt_out(request, pk: int):
     reservation = get_object_or_404(
-        DeviceReservation.objects.select_related("device__enrollment"), pk=pk
+        DeviceReservation.objects.select_related("device__enrollment", "event"), pk=pk
     )
     customer_id = reservation.device.enrollment.customer_id
+    asked = confirmation_response(
+        request,
+        question=(
+            f"Opt out device {reservation.device.serial_number} of event "
+            f"{reservation.event.external_id}?"
+        ),
+        consequence="The device will not take part in this event; the opt-out is sent to "
+        "the program's DERMS and cannot be taken back.",
+        action_label="Opt Out",
+        back_url=reverse("programs:customer_summary", args=[customer_id]),
+    )
+    if asked is not None:
+        return asked
     try:
         reservation = services.reservation_opt_out(reservation=reservation, channel=CHANNEL)
     except ApplicationError as exc:

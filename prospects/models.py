@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from opsadmin.models import CustomerType, Utility, zip_validator
+from opsadmin.phones import clean_phone_field
 
 
 class Broker(models.Model):
@@ -22,6 +23,9 @@ class Broker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.company})" if self.company else self.name
+
+    def clean(self) -> None:
+        clean_phone_field(self)
 
 
 class Prospect(models.Model):
@@ -78,6 +82,9 @@ class ProspectContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    def clean(self) -> None:
+        clean_phone_field(self)
 
 
 class ProspectServiceAddress(models.Model):

@@ -344,7 +344,10 @@ def walk_a_life(world, enrollment: Enrollment, *, needs_release: bool) -> None:
     if needs_release:  # CenterPoint holds drops for retention; Ops releases this one
         assert drop.status == "held"
         ops = staff_client("ops")
-        assert ops.post(f"/drops/{drop.pk}/release/").status_code in (200, 302)
+        assert ops.post(f"/drops/{drop.pk}/release/", {"confirmed": "yes"}).status_code in (
+            200,
+            302,
+        )
     wait_until(lambda: DropRequest.objects.filter(pk=drop.pk, status="sent").exists(), timeout=30)
     assert Enrollment.objects.get(pk=pk).status == "active"  # acknowledged, not effective
     assert run(billing_service_orders_poll)["checked"] == 0  # nothing due before its day

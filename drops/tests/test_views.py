@@ -321,9 +321,9 @@ def test_ops_queue_release_and_cancel(client):
     assert r.status_code == 200
     assert str(e1.customer) in html and "CenterPoint" in html and "$150.00" in html
     assert f"/drops/{d1.pk}/release/" in html and f"/drops/{d1.pk}/cancel/" in html
-    r = client.post(f"/drops/{d1.pk}/release/")
+    r = client.post(f"/drops/{d1.pk}/release/", {"confirmed": "yes"})
     assert r.status_code == 302
-    r = client.post(f"/drops/{d2.pk}/cancel/", HTTP_HX_REQUEST="true")
+    r = client.post(f"/drops/{d2.pk}/cancel/", {"confirmed": "yes"}, HTTP_HX_REQUEST="true")
     assert r.status_code == 200
     assert f'id="drop-{d2.pk}"' in r.content.decode()
     d1.refresh_from_db()

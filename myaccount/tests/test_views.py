@@ -134,7 +134,7 @@ def test_profile_update_and_letter_needs_an_address(client):
     c = Customer.objects.get(pk=portal.customer.pk)
     assert (c.email, c.phone, c.language, c.notice_preference, c.billing_state, c.billing_zip) == (
         "new@example.com",
-        "713-555-0199",
+        "(713) 555-0199",  # stored in the one phone format (issue #23)
         "es",
         "letter",
         "TX",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pytest
@@ -83,9 +84,20 @@ def test_upload_queues_batch_and_processing_creates_enrollments(
     assert download.status_code == 200
     wb = load_workbook(io.BytesIO(download.content), read_only=True)
     rows = [tuple(c for c in r) for r in wb.active.iter_rows(values_only=True)]
-    assert rows[0] == ("row", "column", "message")
-    assert rows[1] == ("4", "zip_code", "Oops! We don't service your area!")
+    # Where and why, then the row as uploaded (issue #23: the original row goes with it).
+    header = rows[0]
+    assert header[:3] == ("row", "column", "message")
+    assert rows[1][:3] == ("4", "zip_code", "Oops! We don't service your area!")
     assert len(rows) == 4
+    uploaded = list(csv.reader(io.StringIO(content.decode())))
+    assert list(header[3:]) == uploaded[0]
+    assert [[cell or "" for cell in r[3:]] for r in rows[1:]] == [
+        [
+            v if c != "ssn" or not v else f"*****{v[-4:]}"
+            for c, v in zip(uploaded[0], line, strict=True)
+        ]
+        for line in uploaded[3:6]
+    ]
 
     history = ops_client.get("/partners/imports/").content.decode()
     assert "sales.csv" in history and "ops1" in history

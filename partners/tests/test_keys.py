@@ -36,7 +36,7 @@ def test_ops_creates_key_shown_once_stored_hashed(ops_client, ops_user):
 def test_ops_revokes_key(ops_client):
     ops_client.post("/partners/keys/", {"partner": "Zeta", "label": ""})
     key = PartnerApiKey.objects.get()
-    response = ops_client.post(f"/partners/keys/{key.pk}/revoke/")
+    response = ops_client.post(f"/partners/keys/{key.pk}/revoke/", {"confirmed": "yes"})
     assert response.status_code == 302
     key.refresh_from_db()
     assert key.revoked_at is not None and not key.is_active

@@ -51,6 +51,9 @@ def test_agent_opts_a_device_out_from_the_customer_program_summary(page):
     page.get_by_role("heading", name=f"Customer Program Summary: {customer}").wait_for()
     assert axe_violations(page) == []
     page.get_by_role("button", name="Opt Out device BR-AGENT-1 of event EV-BR1").click()
+    # Irreversible: a dialog asks first (issue #23); its "Opt Out" sends it.
+    dialog = page.get_by_role("dialog", name="Opt out device BR-AGENT-1 of event EV-BR1?")
+    dialog.get_by_role("button", name="Opt Out").click()
     page.get_by_text("Device BR-AGENT-1 is opted out of event EV-BR1.").wait_for()
     reservation.refresh_from_db()
     assert (reservation.status, reservation.opted_out_by) == (

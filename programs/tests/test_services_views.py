@@ -189,11 +189,15 @@ def test_agent_summary_and_opt_out_view(client):
     assert page.status_code == 200
     html = page.content.decode()
     assert "Customer Program Summary" in html and "Opt Out device VIEW-1 of event EV-F" in html
-    response = client.post(f"/programs/reservations/{started.pk}/opt-out/", follow=True)
+    response = client.post(
+        f"/programs/reservations/{started.pk}/opt-out/", {"confirmed": "yes"}, follow=True
+    )
     assert "opting out is only possible before an event starts" in response.content.decode()
     started.refresh_from_db()
     assert started.status == "reserved"
-    response = client.post(f"/programs/reservations/{future.pk}/opt-out/", HTTP_HX_REQUEST="true")
+    response = client.post(
+        f"/programs/reservations/{future.pk}/opt-out/", {"confirmed": "yes"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == f"/programs/customers/{customer.pk}/"
     future.refresh_from_db()

@@ -19,6 +19,17 @@
         openOnFocus: false,
         onInitialize: function () {
           var self = this;
+          // A mouse click on the closed control opens it; on the open one closes it.
+          // (openOnFocus stays off so Tab only moves through the form; Tom Select's own
+          // click handler would then just focus the control and leave the list closed.)
+          self.onClick = function () {
+            if (self.isOpen) {
+              self.close();
+            } else {
+              self.focus();
+              self.open();
+            }
+          };
           // Enter, Space or Arrow Down on the closed control opens it (keyboard users).
           self.control.addEventListener("keydown", function (e) {
             if (!self.isOpen && (e.key === "Enter" || e.key === " " || e.key === "ArrowDown")) {
@@ -48,10 +59,70 @@
   document.addEventListener("DOMContentLoaded", function () { enhanceSelects(document); });
   document.addEventListener("htmx:afterSettle", function (e) { enhanceSelects(e.target); });
 
-  // Confirm dialogs declared in markup: <button data-confirm="Sure?">
+  // Confirmations declared in markup: <button data-confirm="Release request 12?"
+  // data-confirm-detail="..." data-confirm-yes="Release">. A modal <dialog> asks (focus moves
+  // into it, Escape or "No" closes it and focus returns to the button); "Yes" sends the
+  // button's form with confirmed=yes. Without JavaScript the server asks on a page instead
+  // (opsadmin/confirm.py), so the step never depends on this script.
+  function askConfirmation(el) {
+    var body = document.body.dataset;
+    var dialog = document.createElement("dialog");
+    dialog.className = "confirm-dialog";
+    dialog.setAttribute("aria-labelledby", "confirm-dialog-question");
+    var question = document.createElement("h2");
+    question.id = "confirm-dialog-question";
+    question.textContent = el.dataset.confirm;
+    dialog.appendChild(question);
+    if (el.dataset.confirmDetail) {
+      var detail = document.createElement("p");
+      detail.id = "confirm-dialog-detail";
+      detail.textContent = el.dataset.confirmDetail;
+      dialog.setAttribute("aria-describedby", detail.id);
+      dialog.appendChild(detail);
+    }
+    var form = document.createElement("form");
+    form.method = "dialog";
+    form.className = "confirm-actions";
+    var yes = document.createElement("button");
+    yes.value = "yes";
+    yes.className = "primary danger-fill";
+    yes.textContent = el.dataset.confirmYes || body.confirmYes || "Yes";
+    var no = document.createElement("button");
+    no.value = "no";
+    no.textContent = el.dataset.confirmNo || body.confirmNo || "No";
+    no.autofocus = true;  // the safe choice has the focus
+    form.appendChild(yes);
+    form.appendChild(no);
+    dialog.appendChild(form);
+    document.body.appendChild(dialog);
+    dialog.addEventListener("close", function () {
+      var confirmed = dialog.returnValue === "yes";
+      dialog.remove();
+      el.focus();
+      if (!confirmed) return;
+      var target = el.form;
+      if (target) {
+        var flag = target.querySelector('input[name="confirmed"]');
+        if (!flag) {
+          flag = document.createElement("input");
+          flag.type = "hidden";
+          flag.name = "confirmed";
+          target.appendChild(flag);
+        }
+        flag.value = "yes";
+        if (target.requestSubmit) target.requestSubmit(el); else target.submit();
+      } else if (el.href) {
+        window.location.href = el.href;
+      }
+    });
+    dialog.showModal();
+  }
   document.addEventListener("click", function (e) {
     var el = e.target.closest("[data-confirm]");
-    if (el && !window.confirm(el.dataset.confirm)) { e.preventDefault(); e.stopPropagation(); }
+    if (!el) return;
+    e.preventDefault();
+    e.stopPropagation();
+    askConfirmation(el);
   }, true);
 })();
 
