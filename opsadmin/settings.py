@@ -254,6 +254,7 @@ FORMAT_MODULE_PATH = ["opsadmin.formats"]
 # (opsadmin/templatetags/staff_format.py, a template builtin).
 STAFF_DATE_FORMAT = "Y-m-d"
 STAFF_DATETIME_FORMAT = "Y-m-d H:i T"
+STAFF_MONTH_FORMAT = "Y-m"  # a month (usage and bill tables)
 # Paths a customer sees (public and My Account); everything else is a staff screen and is
 # always rendered in English whatever the browser asks for.
 CUSTOMER_PATH_PREFIXES = (

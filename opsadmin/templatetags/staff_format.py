@@ -38,3 +38,11 @@ def staff_datetime(value, precision: str = "") -> str:
     if precision == "seconds":
         fmt = fmt.replace("H:i", "H:i:s")
     return dateformat.format(_as_local(value), fmt)
+
+
+@register.filter
+def staff_month(value) -> str:
+    """A month (a usage or bill row): ``2026-03``."""
+    if not isinstance(value, date):
+        return ""
+    return dateformat.format(_as_local(value), settings.STAFF_MONTH_FORMAT)

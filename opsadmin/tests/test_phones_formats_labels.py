@@ -62,6 +62,7 @@ def test_staff_dates_and_times_have_one_format_with_the_zone():
     assert _render("{{ v|staff_date }}", v=date(2026, 3, 31)) == "2026-03-31"
     assert _render("{{ v|staff_date }}", v=summer) == "2026-07-04"
     assert _render('{{ v|staff_date|default:"—" }}', v=None) == "—"
+    assert _render("{{ v|staff_month }}", v=date(2026, 3, 1)) == "2026-03"
 
 
 def test_staff_templates_use_the_shared_formats_only():
