@@ -60,6 +60,12 @@ STAFF_MENUS: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
         "Enrollments",
         (
             NavItem(
+                "Find an enrollment",
+                "/enrollments/",
+                "enrollments.view_enrollment",
+                "enrollments",
+            ),
+            NavItem(
                 "Stuck enrollments",
                 "/enrollments/stuck/",
                 "enrollments.view_enrollment",
