@@ -8,8 +8,8 @@ from decimal import Decimal
 import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.core.validators import MinValueValidator, RegexValidator
 from django.contrib.postgres.indexes import OpClass
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Right, Upper
