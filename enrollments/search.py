@@ -38,7 +38,11 @@ class EnrollmentFindForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "autofocus": True}),
     )
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Any status"), *Enrollment.Status.choices]
+        label="Status",
+        required=False,
+        choices=[("", "Any status"), *Enrollment.Status.choices],
+        # a short fixed list: the native select (no type-ahead widget) is quicker here
+        widget=forms.Select(attrs={"data-plain": ""}),
     )
     channel = forms.ChoiceField(
         label="Channel", required=False, choices=[("", "Any channel"), *Enrollment.Channel.choices]

@@ -237,3 +237,22 @@ def test_with_captured_queries_the_search_is_one_statement(people):
     with CaptureQueriesContext(connection) as ctx:
         list(enrollment_search(query="Maria Lopez"))
     assert len(ctx.captured_queries) == 1
+
+
+def test_quick_enrollment_done_screen_links_to_the_enrollment_and_the_customer(
+    agent_client, catalogue
+):
+    from django.urls import reverse
+
+    from enrollments.models import EnrollmentDraft
+    from enrollments.tests.test_quick import run_to_review, submit
+
+    draft = run_to_review(agent_client)
+    submit(agent_client, draft)
+    draft = EnrollmentDraft.objects.get(pk=draft.pk)
+    enrollment = draft.enrollment
+    assert enrollment is not None
+    done = agent_client.get(reverse("enrollments:quick_page", kwargs={"token": draft.token}))
+    body = done.content.decode()
+    assert f'<a href="/enrollments/{enrollment.pk}/">Open the enrollment details</a>' in body
+    assert f'<a href="/enrollments/customers/{enrollment.customer_id}/">Open the customer' in body
