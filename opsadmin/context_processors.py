@@ -177,6 +177,12 @@ STAFF_MENUS: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
                 "opsadmin",
             ),
             NavItem(
+                "Two-factor",
+                "/configuration/two-factor/",
+                "opsadmin.reset_two_factor",
+                "opsadmin",
+            ),
+            NavItem(
                 "Change history",
                 "/configuration/#history",
                 "opsadmin.change_systemsetup",

@@ -260,3 +260,10 @@ class TaskHeartbeat(models.Model):
 
 DEFAULT_TIERS = {"TX": [500, 1000, 2000]}
 ZERO = Decimal("0")
+
+# Two-factor recovery codes and the reset audit live in their own module.
+from opsadmin.otp_models import (  # noqa: E402, F401
+    RecoveryCode,
+    RecoveryCodeDevice,
+    TwoFactorReset,
+)
