@@ -94,8 +94,8 @@ def verify(request):
             messages.warning(
                 request,
                 f"You signed in with a recovery code; {left} left. If you lost your phone, "
-                "ask an Admin to reset your two-factor. New codes: Two-step verification "
-                "> Recovery codes.",
+                "ask an Admin to reset your two-factor. New codes: the Recovery codes link "
+                "beside your name.",
             )
             return redirect(_next_url(request))
         logger.warning("otp.recovery_code_failed", extra={"user_id": request.user.pk})

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from opsadmin import otp
@@ -53,6 +54,8 @@ def test_setup_shows_ten_codes_once_and_keeps_only_digests(client):
         assert c not in dump and c.replace("-", "") not in dump
     # the verified session goes on; the codes are never shown again
     assert client.get("/").status_code == 200
+    home = client.get("/").content.decode()
+    assert '<a href="/otp/recovery-codes/">Recovery codes</a>' in home
     status = client.get("/otp/recovery-codes/").content.decode()
     assert "You have 10 unused recovery codes" in status
     assert not CODE_RE.search(status)
@@ -149,8 +152,9 @@ def admin_client(client, username="admin-reset"):
 
 def test_admin_resets_another_users_two_factor_after_confirming(client):
     ops = staff("Ops", username="ops-lost-phone")
-    otp.recovery_codes_issue(user=ops)
-    TOTPDevice.objects.create(user=ops, name="phone", confirmed=True)
+    ops_client = Client()
+    enroll(ops_client, ops)  # signed in and verified elsewhere
+    assert ops_client.get("/").status_code == 200
     admin = admin_client(client)
 
     listing = client.get("/configuration/two-factor/").content.decode()
@@ -184,6 +188,8 @@ def test_admin_resets_another_users_two_factor_after_confirming(client):
     )
     assert record.reason == "Lost phone; called back on file number"
     assert record.devices_removed == 2 and record.ip == "127.0.0.1"
+    # the session verified with the removed authenticator must set up a new one
+    assert ops_client.get("/").url == "/otp/setup/?next=/"
     after = client.get("/configuration/two-factor/").content.decode()
     assert "Lost phone; called back on file number" in after
 
