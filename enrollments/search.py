@@ -67,7 +67,8 @@ def search_condition(query: str) -> Q | None:
     q = " ".join(query.split())
     if not q:
         return None
-    cond = Q(billing_account_number=q)
+    # billing account numbers and LDC account numbers (other markets) as typed
+    cond = Q(billing_account_number=q) | Q(esiid=q)
     digits = re.sub(r"\D", "", q)
     if digits and _PHONE_CHARS.match(q):
         if digits.startswith("10") and len(digits) >= 8:
