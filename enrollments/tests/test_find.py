@@ -256,3 +256,19 @@ def test_quick_enrollment_done_screen_links_to_the_enrollment_and_the_customer(
     body = done.content.decode()
     assert f'<a href="/enrollments/{enrollment.pk}/">Open the enrollment details</a>' in body
     assert f'<a href="/enrollments/customers/{enrollment.customer_id}/">Open the customer' in body
+
+
+def test_details_link_the_customer_page_only_for_who_may_open_it(client, people):
+    from django.contrib.auth.models import Permission
+
+    viewer = User.objects.create_user(username="viewer", password="x", kind=User.Kind.STAFF)
+    viewer.user_permissions.add(
+        Permission.objects.get(content_type__app_label="enrollments", codename="view_enrollment")
+    )
+    client.force_login(viewer)
+    maria = people["maria"]
+    details = client.get(f"/enrollments/{maria.pk}/").content.decode()
+    assert "Maria Lopez" in details
+    assert "/enrollments/customers/" not in details
+    assert client.get(f"/enrollments/customers/{maria.customer_id}/").status_code == 403
+    assert client.get("/enrollments/", {"q": "lopez"}).status_code == 200
