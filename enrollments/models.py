@@ -8,9 +8,11 @@ from decimal import Decimal
 import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Right, Upper
 
 from opsadmin.crypto import EncryptedTextField
 from opsadmin.models import CustomerType, Utility, zip_validator
@@ -45,6 +47,23 @@ class Customer(models.Model):
     company_name = models.CharField(max_length=120, blank=True)
     email = models.EmailField()
     phone = models.CharField(max_length=20, blank=True)
+    # The phone's last 10 digits, whatever was typed ("(713) 555-0142", "+1 713.555.0142"):
+    # Find an enrollment matches a phone typed in any format on this indexed column.
+    phone_digits = models.GeneratedField(
+        expression=Right(
+            Func(
+                F("phone"),
+                Value(r"\D"),
+                Value(""),
+                Value("g"),
+                function="REGEXP_REPLACE",
+                output_field=models.CharField(),
+            ),
+            10,
+        ),
+        output_field=models.CharField(max_length=10),
+        db_persist=True,
+    )
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
     notice_preference = models.CharField(
         max_length=6, choices=NoticePreference.choices, default=NoticePreference.EMAIL
@@ -62,7 +81,27 @@ class Customer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["last_name", "first_name"]), models.Index(fields=["email"])]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"]),
+            models.Index(fields=["email"]),
+            # Find an enrollment: case-insensitive prefix searches (UPPER(col) LIKE 'X%')
+            # need pattern ops under a non-C collation.
+            models.Index(
+                OpClass(Upper("last_name"), name="text_pattern_ops"), name="customer_last_upper"
+            ),
+            models.Index(
+                OpClass(Upper("first_name"), name="text_pattern_ops"),
+                name="customer_first_upper",
+            ),
+            models.Index(
+                OpClass(Upper("company_name"), name="text_pattern_ops"),
+                name="customer_company_upper",
+            ),
+            models.Index(
+                OpClass(Upper("email"), name="text_pattern_ops"), name="customer_email_upper"
+            ),
+            models.Index(fields=["phone_digits"], name="customer_phone_digits"),
+        ]
 
     def __str__(self) -> str:
         return self.company_name or f"{self.first_name} {self.last_name}"
@@ -504,7 +543,15 @@ class Enrollment(models.Model):
                 name="one_open_enrollment_per_esiid",
             ),
         ]
-        indexes = [models.Index(fields=["status", "submitted_at"])]
+        indexes = [
+            models.Index(fields=["status", "submitted_at"]),
+            # Find an enrollment: ESIID exact or prefix, newest first, by channel or date.
+            models.Index(
+                OpClass("esiid", name="varchar_pattern_ops"), name="enrollment_esiid_prefix"
+            ),
+            models.Index(fields=["submitted_at"], name="enrollment_submitted_at"),
+            models.Index(fields=["channel", "submitted_at"], name="enrollment_channel_submitted"),
+        ]
 
     def __str__(self) -> str:
         return f"Enrollment {self.pk} ({self.get_status_display()})"

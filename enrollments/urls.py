@@ -1,6 +1,6 @@
 from django.urls import path
 
-from enrollments import catalogue_views, details, views
+from enrollments import catalogue_views, details, find_views, views
 
 app_name = "enrollments"
 urlpatterns: list = [
@@ -13,6 +13,9 @@ urlpatterns: list = [
     path("signup/", views.signup_start, name="signup_start"),
     path("signup/<uuid:token>/", views.signup_page, name="signup_page"),
     path("signup/<uuid:token>/<slug:step>/", views.signup_step, name="signup_step"),
+    # Find an enrollment (staff): Enrollments > Find an enrollment; a customer's page
+    path("", find_views.enrollment_list, name="list"),
+    path("customers/<int:pk>/", find_views.customer_detail, name="customer"),
     path("<int:pk>/rescind/", views.enrollment_rescind_view, name="rescind"),
     path("<int:pk>/", details.enrollment_detail, name="detail"),
     path("stuck/", details.enrollments_stuck_view, name="stuck"),

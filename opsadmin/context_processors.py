@@ -68,6 +68,12 @@ STAFF_MENUS: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
         "Enrollments",
         (
             NavItem(
+                "Find an enrollment",
+                "/enrollments/",
+                "enrollments.view_enrollment",
+                "enrollments",
+            ),
+            NavItem(
                 "Stuck enrollments",
                 "/enrollments/stuck/",
                 "enrollments.view_enrollment",
@@ -176,6 +182,12 @@ STAFF_MENUS: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
                 "Customer Types",
                 "/configuration/customer-types/",
                 "opsadmin.view_customertype",
+                "opsadmin",
+            ),
+            NavItem(
+                "Two-factor",
+                "/configuration/two-factor/",
+                "opsadmin.reset_two_factor",
                 "opsadmin",
             ),
             NavItem(

@@ -130,6 +130,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Postgres index features (OpClass: pattern-ops indexes for Find an enrollment's prefix
+    # searches)
+    "django.contrib.postgres",
     "django_htmx",
     "template_partials",
     "django_tomselect",

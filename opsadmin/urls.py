@@ -16,6 +16,7 @@ urlpatterns = [
     path("otp/", include("opsadmin.otp_urls")),
     path("django-admin/", admin.site.urls),
     path("configuration/history/", include("opsadmin.security_urls")),
+    path("configuration/two-factor/", include("opsadmin.otp_admin_urls")),
     path("", include("opsadmin.core_urls")),
     path("enrollments/", include("enrollments.urls")),
     path("billing/", include("billing.urls")),

@@ -61,7 +61,11 @@ def test_first_login_enrolls_then_later_logins_verify(client, settings, group):
     assert device.confirmed is False
 
     ok = client.post("/otp/setup/", {"token": code(device), "next": "/"})
-    assert ok.status_code == 302 and ok.url == "/"
+    # verified; the recovery codes are shown once, then the person continues to ``next``
+    assert ok.status_code == 200 and "Your recovery codes" in ok.content.decode()
+    assert '<a class="button primary" href="/">I saved my codes, continue</a>' in (
+        ok.content.decode()
+    )
     assert client.get("/").status_code == 200
     device.refresh_from_db()
     assert device.confirmed is True
@@ -128,7 +132,10 @@ def test_next_cannot_leave_the_site(client):
     client.get("/otp/setup/")
     device = TOTPDevice.objects.get(user=user)
     response = client.post("/otp/setup/", {"token": code(device), "next": "https://evil.example/"})
-    assert response.status_code == 302 and response.url == "/"
+    assert response.status_code == 200  # the recovery codes, then "continue" to next
+    body = response.content.decode()
+    assert '<a class="button primary" href="/">I saved my codes, continue</a>' in body
+    assert "evil.example" not in body
 
 
 def test_wrong_codes_throttle_the_device(client):
