@@ -279,7 +279,10 @@ def service_order_record(*, request_id: int, status: RequestStatus) -> None:
         row.save()
         events.dispatch(
             events.ServiceOrderCompleted(
-                kind=row.kind, subject_type=row.subject_type, subject_id=row.subject_id, status=status
+                kind=row.kind,
+                subject_type=row.subject_type,
+                subject_id=row.subject_id,
+                status=status,
             )
         )
         logger.info("billing.order_completed", extra={"request_id": row.pk, "kind": row.kind})

@@ -77,6 +77,7 @@ STAFF_MENUS: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
                 "billing.view_billingrequest",
                 "billing",
             ),
+            NavItem("Outboxes", "/outbox/", "billing.view_billingrequest", "billing"),
         ),
     ),
     (

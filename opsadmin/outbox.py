@@ -62,7 +62,14 @@ State = OutboxState
 SENDABLE = (State.QUEUED, State.RETRYING)
 NOT_ATTEMPTED = "Not sent: the batch ran out of time before this row (the vendor is slow)."
 # Written on every answer, whatever the app adds.
-BASE_SUCCESS_FIELDS = ("state", "sent_at", "next_attempt_at", "last_error", "response", "updated_at")
+BASE_SUCCESS_FIELDS = (
+    "state",
+    "sent_at",
+    "next_attempt_at",
+    "last_error",
+    "response",
+    "updated_at",
+)
 FAILURE_FIELDS = ("state", "next_attempt_at", "last_error", "updated_at")
 
 
@@ -101,7 +108,8 @@ class Outbox:
     - ``enqueue(ids)`` queues one Celery task sending those ids (``batch_size`` at most);
     - ``make_client()`` opens a client (``close_client``: close it after the batch);
     - ``threads``: concurrent calls per batch (1 when ``deliver`` reads the database);
-    - ``subject(row)`` -> ``(label, url or "")`` for the staff screen.
+    - ``subject(row)`` -> ``(label, url or "")`` for the staff screen (reading
+      ``select_related``).
     """
 
     name: str
@@ -116,6 +124,7 @@ class Outbox:
     on_success: Callable[[Any, Any], None] | None = None
     on_failure: Callable[[Any], None] | None = None
     subject: Callable[[Any], tuple[str, str]] | None = None
+    select_related: Sequence[str] = ()  # what ``subject`` reads (the staff screen)
     close_client: bool = False
     max_attempts: int | Callable[[], int] = 12
     backoff_base_seconds: float | Callable[[], float] = 2
@@ -302,7 +311,9 @@ class Outbox:
                     with transaction.atomic():
                         results.update(self._record_all([outcome]))
                 except Exception:
-                    logger.exception(f"{self.name}.record_failed", extra={"request_id": outcome.row.pk})
+                    logger.exception(
+                        f"{self.name}.record_failed", extra={"request_id": outcome.row.pk}
+                    )
                     results[outcome.row.pk] = "error"
             return results
 
@@ -337,7 +348,9 @@ class Outbox:
             if isinstance(f, models.JSONField):
                 types.append("text")
                 sets.append(f"{quote(f.column)} = v.{column}::jsonb")
-                values = [None if v is None else json.dumps(v, cls=DjangoJSONEncoder) for v in values]
+                values = [
+                    None if v is None else json.dumps(v, cls=DjangoJSONEncoder) for v in values
+                ]
             else:
                 types.append(f.db_type(connection) or "text")
                 sets.append(f"{quote(f.column)} = v.{column}")

@@ -121,9 +121,7 @@ def _apply_success(request: SyncRequest, answer, now) -> None:
                 item.message = "The DERMS did not report this device."
             else:
                 item.result = HEAD_END[device_answer.head_end_status]
-                item.message = device_answer.message or (
-                    "" if ack.positive else ack.reason[:300]
-                )
+                item.message = device_answer.message or ("" if ack.positive else ack.reason[:300])
     request._answered_items = items  # written by _on_success if the claim is still ours
     errors = [i for i in items if i.result == Device.HeadEndStatus.ERROR]
     request.ack = "positive" if ack.positive else "negative"
@@ -196,6 +194,7 @@ OUTBOX = engine.register(
         on_success=_on_success,
         on_failure=_on_failure,
         subject=_subject,
+        select_related=("enrollment",),
         max_attempts=MAX_ATTEMPTS,
         backoff_base_seconds=backoff_base_seconds,
         lease_seconds=lease_seconds,

@@ -58,7 +58,9 @@ def events():
         seen.append(("ack", event.subject_type, event.subject_id, event.ack.prospect_id))
 
     def on_request(event):
-        seen.append((event.kind, event.subject_type, event.subject_id, event.response["request_id"]))
+        seen.append(
+            (event.kind, event.subject_type, event.subject_id, event.response["request_id"])
+        )
 
     core_events.subscribe(core_events.ProspectAcknowledged, on_ack)
     core_events.subscribe(core_events.BillingRequestAcknowledged, on_request)
