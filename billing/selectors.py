@@ -47,7 +47,10 @@ def billing_request_waiting(*, subject_type: str, subject_id: int) -> BillingReq
         BillingRequest.objects.filter(subject_type=subject_type, subject_id=subject_id)
         .filter(
             Q(state__in=[BillingRequest.State.RETRYING, BillingRequest.State.FAILED])
-            | Q(state__in=[BillingRequest.State.QUEUED, BillingRequest.State.SENDING], created_at__lt=stale)
+            | Q(
+                state__in=[BillingRequest.State.QUEUED, BillingRequest.State.SENDING],
+                created_at__lt=stale,
+            )
         )
         .order_by("created_at", "pk")
         .first()

@@ -31,7 +31,7 @@ from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext
 
 from billing.models import BillingRequest
-from billing.services import RequestStatus, billing_request_create
+from billing.services import billing_request_create
 from drops.models import DropRequest
 from drops.selectors import (
     drop_date_window,

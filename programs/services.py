@@ -14,7 +14,6 @@ from django.utils import timezone
 from enrollments.models import Customer, ServiceAccount
 from opsadmin.errors import ApplicationError
 from programs import selectors
-from programs.outbox import OUTBOX
 from programs.models import (
     ControllableAssetType,
     Device,
@@ -28,6 +27,7 @@ from programs.models import (
     WorkOrder,
     serial_validator,
 )
+from programs.outbox import OUTBOX
 
 logger = logging.getLogger(__name__)
 
