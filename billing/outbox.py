@@ -98,7 +98,7 @@ def _subject(row: BillingRequest) -> tuple[str, str]:
     if row.subject_type == "enrollment":
         return (f"Enrollment {row.subject_id}", f"/enrollments/{row.subject_id}/")
     if row.subject_type == "drop_request":
-        return (f"Drop request {row.subject_id}", f"/drops/{row.subject_id}/")
+        return (f"Drop request {row.subject_id}", "/drops/")  # the drops queue
     return (f"{row.subject_type} {row.subject_id}", "")
 
 

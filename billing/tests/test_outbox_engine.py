@@ -198,3 +198,44 @@ def test_an_agent_may_not_send_now(esg_url, client, no_enqueue):
     row.refresh_from_db()
     assert (row.state, row.attempts, row.next_attempt_at) == before
     assert len(no_enqueue) == enqueued
+
+
+@pytest.mark.django_db
+def test_the_agent_is_told_when_a_submission_waits_on_the_billing_system(
+    esg_url, client, no_enqueue
+):
+    from enrollments.services import EnrollmentInput, enrollment_submit
+    from enrollments.tests.factories import make_catalogue
+
+    make_catalogue()
+    enrollment = enrollment_submit(
+        data=EnrollmentInput(
+            zip_code="77002",
+            utility_code="centerpoint",
+            customer_type_code="residential",
+            plan_code="SAVER12",
+            first_name="Maya",
+            last_name="Reyes",
+            email="maya.wait@example.com",
+            esiid="10089010000077701",
+            address_line1="5 Elm St",
+            city="Houston",
+        ),
+        channel="quick",
+    )
+    row = BillingRequest.objects.get(subject_type="enrollment", subject_id=enrollment.pk)
+    _staff(client, "agent1", "Agent")
+    url = f"/enrollments/{enrollment.pk}/"
+    assert "Waiting on the billing system" not in client.get(url).content.decode()  # just sent
+
+    set_fault(esg_url.removesuffix("/esg"), "esg", outage=True)
+    assert outbox.send(row.pk) == "retrying"
+    html = client.get(url).content.decode()
+    since = timezone.localtime(row.created_at).strftime("%H:%M")
+    assert f"Waiting on the billing system since {since}" in html
+    assert "it will be sent automatically" in html
+
+    httpx.delete(f"{esg_url.removesuffix('/esg')}/_faults").raise_for_status()
+    BillingRequest.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    assert outbox.send(row.pk) == "sent"
+    assert "Waiting on the billing system" not in client.get(url).content.decode()
