@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing.models import BillingRequest
@@ -38,20 +38,18 @@ def billing_requests_for(*, subject_type: str, subject_id: int) -> QuerySet[Bill
 WAITING_AFTER = timedelta(seconds=60)
 
 
-def billing_request_waiting(*, subject_type: str, subject_id: int) -> BillingRequest | None:
-    """The oldest request about this subject the billing system has not acknowledged while it
-    is failing, or that has been queued longer than ``WAITING_AFTER``; None when nothing
-    waits (one query)."""
+def billing_request_waiting_among(rows: list[BillingRequest]) -> BillingRequest | None:
+    """The oldest of ``rows`` the billing system has not acknowledged while it is failing
+    (retrying, or failed: staff must act), or that has been queued longer than
+    ``WAITING_AFTER``; None when nothing waits. No query: for rows a page already loaded."""
     stale = timezone.now() - WAITING_AFTER
-    return (
-        BillingRequest.objects.filter(subject_type=subject_type, subject_id=subject_id)
-        .filter(
-            Q(state__in=[BillingRequest.State.RETRYING, BillingRequest.State.FAILED])
-            | Q(
-                state__in=[BillingRequest.State.QUEUED, BillingRequest.State.SENDING],
-                created_at__lt=stale,
-            )
+    waiting = [
+        r
+        for r in rows
+        if r.state in (BillingRequest.State.RETRYING, BillingRequest.State.FAILED)
+        or (
+            r.state in (BillingRequest.State.QUEUED, BillingRequest.State.SENDING)
+            and r.created_at < stale
         )
-        .order_by("created_at", "pk")
-        .first()
-    )
+    ]
+    return min(waiting, key=lambda r: (r.created_at, r.pk)) if waiting else None

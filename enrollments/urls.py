@@ -15,6 +15,11 @@ urlpatterns: list = [
     path("signup/<uuid:token>/<slug:step>/", views.signup_step, name="signup_step"),
     path("<int:pk>/rescind/", views.enrollment_rescind_view, name="rescind"),
     path("<int:pk>/", details.enrollment_detail, name="detail"),
+    path(
+        "<int:pk>/billing-waiting/",
+        details.enrollment_billing_waiting,
+        name="billing_waiting",
+    ),
     path("stuck/", details.enrollments_stuck_view, name="stuck"),
     # Catalogue (Ops manage, Agents view)
     path("catalogue/", catalogue_views.index, name="catalogue"),

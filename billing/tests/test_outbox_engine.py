@@ -234,8 +234,16 @@ def test_the_agent_is_told_when_a_submission_waits_on_the_billing_system(
     since = timezone.localtime(row.created_at).strftime("%H:%M")
     assert f"Waiting on the billing system since {since}" in html
     assert "it will be sent automatically" in html
+    # The Quick Enrollment done screen asks the same a few seconds after the submission.
+    poll = f"/enrollments/{enrollment.pk}/billing-waiting/"
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        answer = client.get(poll, **headers)
+        assert answer.status_code == 200
+        assert f"Waiting on the billing system since {since}" in answer.content.decode()
 
     httpx.delete(f"{esg_url.removesuffix('/esg')}/_faults").raise_for_status()
     BillingRequest.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
     assert outbox.send(row.pk) == "sent"
     assert "Waiting on the billing system" not in client.get(url).content.decode()
+    answer = client.get(poll, HTTP_HX_REQUEST="true")
+    assert (answer.status_code, answer.content) == (286, b"")  # acknowledged: stop asking
