@@ -1,11 +1,14 @@
-"""The billing outbox: every request to the billing system (ESG), until it is acknowledged."""
+"""The billing outbox: every request to the billing system (ESG), until it is acknowledged
+(states, attempts and the lease are the core outbox's: ``opsadmin.models.OutboxMessage``)."""
 
 from __future__ import annotations
 
 from django.db import models
 
+from opsadmin.models import OutboxMessage
 
-class BillingRequest(models.Model):
+
+class BillingRequest(OutboxMessage):
     """One request for the billing system, written in the same transaction as the change.
 
     ``subject_type``/``subject_id`` name the domain row it is about (e.g.
@@ -18,13 +21,6 @@ class BillingRequest(models.Model):
         DROP = "drop", "Drop"
         MOVE_OUT = "move_out", "Move out"
         PLAN_CHANGE = "plan_change", "Plan change"
-
-    class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        RETRYING = "retrying", "Retrying"
-        SENT = "sent", "Acknowledged"
-        FAILED = "failed", "Failed (needs attention)"
 
     class ProspectStatus(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -45,14 +41,6 @@ class BillingRequest(models.Model):
     subject_id = models.BigIntegerField()
     utility_code = models.CharField(max_length=40, blank=True)
     payload = models.JSONField()
-    idempotency_key = models.CharField(max_length=80, unique=True)
-    state = models.CharField(
-        max_length=10, choices=State.choices, default=State.QUEUED, db_index=True
-    )
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    last_error = models.TextField(blank=True)
-    response = models.JSONField(null=True, blank=True)
     # Create Prospect only: the billing system's prospect and its last known status, so the
     # status poll can find the ones still pending without knowing who the subject is.
     prospect_id = models.CharField(max_length=40, blank=True)
@@ -65,9 +53,6 @@ class BillingRequest(models.Model):
     order_status = models.CharField(
         max_length=10, choices=OrderStatus.choices, blank=True, db_index=True
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         indexes = [models.Index(fields=["subject_type", "subject_id"])]

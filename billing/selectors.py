@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import timedelta
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from billing.adapters.esg import (
     AccountBalance,
@@ -113,3 +115,25 @@ def esg_billing_cycle(
     """The account's open billing cycle (start and end dates), as ESG has it."""
     with _client(client) as esg:
         return esg.billing_cycle(billing_account_number)
+
+
+# A request still queued after this long is waiting (the workers are behind or stopped);
+# one that failed once (retrying) or needs staff (failed) is waiting at once.
+WAITING_AFTER = timedelta(seconds=60)
+
+
+def billing_request_waiting_among(rows: list[BillingRequest]) -> BillingRequest | None:
+    """The oldest of ``rows`` the billing system has not acknowledged while it is failing
+    (retrying, or failed: staff must act), or that has been queued longer than
+    ``WAITING_AFTER``; None when nothing waits. No query: for rows a page already loaded."""
+    stale = timezone.now() - WAITING_AFTER
+    waiting = [
+        r
+        for r in rows
+        if r.state in (BillingRequest.State.RETRYING, BillingRequest.State.FAILED)
+        or (
+            r.state in (BillingRequest.State.QUEUED, BillingRequest.State.SENDING)
+            and r.created_at < stale
+        )
+    ]
+    return min(waiting, key=lambda r: (r.created_at, r.pk)) if waiting else None

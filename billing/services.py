@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,11 +13,11 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from billing import registry
 from billing.adapters.esg import EsgClient, ProspectStatus, RequestStatus, esg_client
 from billing.models import BillingRequest
-from opsadmin import clock
-from opsadmin.errors import ApplicationError, PermanentIntegrationError, TransientIntegrationError
+from billing.outbox import OUTBOX
+from opsadmin import clock, events
+from opsadmin.errors import PermanentIntegrationError, TransientIntegrationError
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ _INSERT_FIELDS = (
     "idempotency_key",
     "state",
     "attempts",
+    "attempts_at_retry",
     "next_attempt_at",
     "last_error",
     "prospect_id",
@@ -107,79 +108,29 @@ def billing_requests_create(*, rows: list[dict[str, Any]]) -> list[BillingReques
     created = BillingRequest.objects.bulk_create(
         [BillingRequest(**row, next_attempt_at=now, created_at=now, updated_at=now) for row in rows]
     )
-    for request in created:
-        _enqueue_after_commit(request.pk)
+    OUTBOX.enqueue_after_commit(*[request.pk for request in created])
     return created
 
 
-class _EnqueueAfterCommit:
-    """The one after-commit callback of a transaction: enqueues every row it wrote, in
-    batches (one Celery message per ``BILLING_SEND_BATCH`` rows instead of one per row)."""
-
-    def __init__(self) -> None:
-        self.ids: list[int] = []
-
-    def __call__(self) -> None:
-        from kombu.exceptions import OperationalError
-
-        try:
-            billing_requests_enqueue(request_ids=self.ids)
-        except OperationalError:
-            # Broker down: the rows are committed and wait in the outbox; the sweeper
-            # enqueues them when it is back. The person who submitted sees no error.
-            logger.warning("billing.enqueue_deferred", extra={"request_count": len(self.ids)})
-
-
 def _enqueue_after_commit(request_id: int) -> None:
-    connection = transaction.get_connection()
-    if connection.in_atomic_block:
-        # Join the callback this transaction already has. If it was registered inside a
-        # savepoint that rolls back, Django drops it and the next row registers a new one;
-        # an id whose row was rolled back is skipped by the claim (no such row).
-        for _sids, func, _robust in connection.run_on_commit:
-            if isinstance(func, _EnqueueAfterCommit):
-                func.ids.append(request_id)
-                return
-    callback = _EnqueueAfterCommit()
-    callback.ids.append(request_id)
-    transaction.on_commit(callback)
+    OUTBOX.enqueue_after_commit(request_id)
 
 
 def billing_requests_enqueue(*, request_ids: list[int]) -> int:
     """Queue Celery tasks that send these rows, ``BILLING_SEND_BATCH`` ids per task (the
     tasks spread over the worker processes). Returns the number of tasks queued."""
-    from billing.outbox import batch_size
-    from billing.tasks import billing_requests_send
-
-    size = batch_size()
-    ids = list(request_ids)
-    for start in range(0, len(ids), size):
-        billing_requests_send.delay(ids[start : start + size])
-    return (len(ids) + size - 1) // size
+    return OUTBOX.enqueue_ids(request_ids)
 
 
-@transaction.atomic
 def billing_request_retry(*, request: BillingRequest) -> BillingRequest:
-    """Staff asked to try a failed (or retrying) row again now: queue it and send it."""
-    locked = BillingRequest.objects.select_for_update().get(pk=request.pk)
-    if locked.state not in (BillingRequest.State.FAILED, BillingRequest.State.RETRYING):
-        raise ApplicationError(
-            f"Only failed or retrying requests can be retried (this one is "
-            f"{locked.get_state_display().lower()}).",
-            code="not_retryable",
-        )
-    locked.state = BillingRequest.State.QUEUED
-    locked.next_attempt_at = timezone.now()
-    locked.save(update_fields=["state", "next_attempt_at", "updated_at"])
-    pk = locked.pk
-    transaction.on_commit(lambda: billing_requests_enqueue(request_ids=[pk]))
-    logger.info("billing.request_retry", extra={"request_id": locked.pk})
-    return locked
+    """Staff asked to send a waiting row (queued, retrying or failed) now: it is queued and
+    sent after commit (``opsadmin.outbox.Outbox.retry_now``)."""
+    return OUTBOX.retry_now(request.pk)
 
 
 # How far a prospect's status has come; an answer that is not further along (a duplicate, or
 # an older status arriving after a newer one) changes nothing.
-_PROSPECT_RANK = {
+_PROSPECT_RANK: dict[str, int] = {
     BillingRequest.ProspectStatus.PENDING: 0,
     BillingRequest.ProspectStatus.ACCEPTED: 1,
     BillingRequest.ProspectStatus.ACTIVE: 2,
@@ -190,13 +141,43 @@ _PROSPECT_RANK = {
 EARLY_COMPLETION_DAYS = 7
 
 
+@dataclass(frozen=True)
+class _Followed:
+    """One kind of answer the billing system is asked about until it is final."""
+
+    name: str  # for the logs
+    outcomes: tuple[str, ...]  # the statuses the billing system may answer
+    ask: Callable[[EsgClient, BillingRequest], ProspectStatus | RequestStatus]
+    record: Callable[..., None]  # record(request_id=..., status=...)
+
+
+def _follow(followed: _Followed, rows: list[BillingRequest], client: EsgClient | None) -> dict:
+    """Ask about each row (least recently checked first) and record each answer. A permanent
+    error is noted on its row; the first transient error stops the poll (the vendor is down:
+    the next poll tries again)."""
+    counts = {"checked": 0, **dict.fromkeys(followed.outcomes, 0), "errors": 0}
+    with _esg(client) as esg:
+        for row in rows:
+            try:
+                status = followed.ask(esg, row)
+            except TransientIntegrationError as exc:
+                counts["errors"] += 1
+                logger.warning(f"billing.{followed.name}_unavailable", extra={"error": str(exc)})
+                break
+            except PermanentIntegrationError as exc:
+                counts["errors"] += 1
+                _status_check_failed(row, exc)
+                continue
+            counts["checked"] += 1
+            counts[status.status] += 1
+            followed.record(request_id=row.pk, status=status)
+    return counts
+
+
 def prospect_statuses_poll(*, limit: int = 200, client: EsgClient | None = None) -> dict:
     """Ask the billing system about prospects not yet final (least recently checked first):
     pending ones, and accepted ones whose requested start is near or past. Record accepted,
-    active (service started) and rejected, telling the registered handlers.
-
-    Stops at the first transient error (the vendor is down: the next poll tries again).
-    """
+    active (service started) and rejected (``ProspectStatusChanged``)."""
     horizon = (clock.today() + timedelta(days=EARLY_COMPLETION_DAYS)).isoformat()
     rows = list(
         BillingRequest.objects.filter(
@@ -213,23 +194,24 @@ def prospect_statuses_poll(*, limit: int = 200, client: EsgClient | None = None)
         .exclude(prospect_id="")
         .order_by(F("status_checked_at").asc(nulls_first=True), "pk")[:limit]
     )
-    counts = {"checked": 0, "accepted": 0, "active": 0, "rejected": 0, "pending": 0, "errors": 0}
-    with _esg(client) as esg:
-        for row in rows:
-            try:
-                status = esg.prospect_status(row.prospect_id)
-            except TransientIntegrationError as exc:
-                counts["errors"] += 1
-                logger.warning("billing.status_poll_unavailable", extra={"error": str(exc)})
-                break
-            except PermanentIntegrationError as exc:
-                counts["errors"] += 1
-                _status_check_failed(row, exc)
-                continue
-            counts["checked"] += 1
-            counts[status.status] += 1
-            prospect_status_record(request_id=row.pk, status=status)
-    return counts
+    return _follow(_PROSPECTS, rows, client)
+
+
+def service_orders_poll(*, limit: int = 200, client: EsgClient | None = None) -> dict:
+    """Follow acknowledged drops and move-outs until the billing system reports them
+    completed (on their effective date): ``ServiceOrderCompleted``."""
+    today = clock.today().isoformat()
+    rows = list(
+        BillingRequest.objects.filter(
+            kind__in=BillingRequest.FOLLOWED_KINDS,
+            state=BillingRequest.State.SENT,
+            order_status=BillingRequest.OrderStatus.RECEIVED,
+            payload__requested_date__lte=today,
+        )
+        .exclude(order_id="")
+        .order_by(F("status_checked_at").asc(nulls_first=True), "pk")[:limit]
+    )
+    return _follow(_ORDERS, rows, client)
 
 
 @contextmanager
@@ -265,11 +247,10 @@ def prospect_status_record(*, request_id: int, status: ProspectStatus) -> None:
         row.prospect_status = status.status
         row.response = {**(row.response or {}), "final_status": _jsonable(status)}
         row.save()
-        registry.dispatch(
-            registry.PROSPECT_STATUS,
-            subject_type=row.subject_type,
-            subject_id=row.subject_id,
-            status=status,
+        events.dispatch(
+            events.ProspectStatusChanged(
+                subject_type=row.subject_type, subject_id=row.subject_id, status=status
+            )
         )
         logger.info(
             "billing.prospect_status",
@@ -281,39 +262,6 @@ def prospect_status_record(*, request_id: int, status: ProspectStatus) -> None:
 
 def _jsonable(answer) -> dict:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(answer).items()}
-
-
-def service_orders_poll(*, limit: int = 200, client: EsgClient | None = None) -> dict:
-    """Follow acknowledged drops and move-outs until the billing system reports them
-    completed (on their effective date), then tell the registered handlers."""
-    today = clock.today().isoformat()
-    rows = list(
-        BillingRequest.objects.filter(
-            kind__in=BillingRequest.FOLLOWED_KINDS,
-            state=BillingRequest.State.SENT,
-            order_status=BillingRequest.OrderStatus.RECEIVED,
-            payload__requested_date__lte=today,
-        )
-        .exclude(order_id="")
-        .order_by(F("status_checked_at").asc(nulls_first=True), "pk")[:limit]
-    )
-    counts = {"checked": 0, "completed": 0, "received": 0, "errors": 0}
-    with _esg(client) as esg:
-        for row in rows:
-            try:
-                status = esg.request_status(row.order_id)
-            except TransientIntegrationError as exc:
-                counts["errors"] += 1
-                logger.warning("billing.order_poll_unavailable", extra={"error": str(exc)})
-                break
-            except PermanentIntegrationError as exc:
-                counts["errors"] += 1
-                _status_check_failed(row, exc)
-                continue
-            counts["checked"] += 1
-            counts[status.status] += 1
-            service_order_record(request_id=row.pk, status=status)
-    return counts
 
 
 @transaction.atomic
@@ -329,13 +277,28 @@ def service_order_record(*, request_id: int, status: RequestStatus) -> None:
         row.order_status = BillingRequest.OrderStatus.COMPLETED
         row.response = {**(row.response or {}), "completed": _jsonable(status)}
         row.save()
-        registry.dispatch(
-            registry.REQUEST_COMPLETED,
-            kind=row.kind,
-            subject_type=row.subject_type,
-            subject_id=row.subject_id,
-            status=status,
+        events.dispatch(
+            events.ServiceOrderCompleted(
+                kind=row.kind,
+                subject_type=row.subject_type,
+                subject_id=row.subject_id,
+                status=status,
+            )
         )
         logger.info("billing.order_completed", extra={"request_id": row.pk, "kind": row.kind})
     else:
         row.save(update_fields=["status_checked_at", "updated_at"])
+
+
+_PROSPECTS = _Followed(
+    name="status_poll",
+    outcomes=("accepted", "active", "rejected", "pending"),
+    ask=lambda esg, row: esg.prospect_status(row.prospect_id),
+    record=prospect_status_record,
+)
+_ORDERS = _Followed(
+    name="order_poll",
+    outcomes=("completed", "received"),
+    ask=lambda esg, row: esg.request_status(row.order_id),
+    record=service_order_record,
+)

@@ -32,11 +32,8 @@ def billing_outbox_sweep() -> int:
     """Enqueue every due row, in batches: retries whose backoff ran out, and rows whose task
     was lost."""
     from billing import outbox
-    from billing.services import billing_requests_enqueue
 
-    ids = outbox.due_request_ids()
-    billing_requests_enqueue(request_ids=ids)
-    return len(ids)
+    return outbox.OUTBOX.sweep()
 
 
 @shared_task(name="billing.prospect_status_poll")

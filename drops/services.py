@@ -31,7 +31,7 @@ from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext
 
 from billing.models import BillingRequest
-from billing.services import RequestStatus, billing_request_create
+from billing.services import billing_request_create
 from drops.models import DropRequest
 from drops.selectors import (
     drop_date_window,
@@ -430,27 +430,6 @@ def drop_request_completed(*, drop_request_id: int, service_end_date: date) -> b
             f"{service_end_date.isoformat()}.",
         )
     return True
-
-
-def on_billing_request_completed(
-    *, kind: str, subject_type: str, subject_id: int, status: RequestStatus
-) -> None:
-    """Billing registry handler: a drop / move-out took effect (inside billing's transaction)."""
-    if subject_type != "drop_request":
-        return
-    drop_request_completed(
-        drop_request_id=subject_id, service_end_date=status.service_end_date or market_today()
-    )
-
-
-def on_billing_request_acknowledged(
-    *, kind: str, subject_type: str, subject_id: int, response: dict | None = None
-) -> None:
-    """Billing registry handler: ESG acknowledged a drop / move-out (runs inside billing's
-    transaction, so the outbox row and our status change commit together)."""
-    if subject_type != "drop_request":
-        return
-    drop_request_billing_outcome(drop_request_id=subject_id, acknowledged=True)
 
 
 def _enqueue_confirmation(drop_request_id: int) -> None:

@@ -5,10 +5,7 @@ class EnrollmentsConfig(AppConfig):
     name = "enrollments"
 
     def ready(self) -> None:
-        from enrollments import (
-            billing_handlers,  # noqa: F401  registers with billing's registry
-            replacement_values,  # noqa: F401  registers with notices
-        )
+        from enrollments import replacement_values  # noqa: F401  registers with notices
         from enrollments.subscriptions import SUBSCRIPTIONS
         from opsadmin import events
         from opsadmin.roles import grant

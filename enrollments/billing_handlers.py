@@ -1,25 +1,28 @@
-"""What enrollments does when the billing system (ESG) answers, registered with billing at
-start-up (``EnrollmentsConfig.ready`` -> :func:`register`), and the billing account number.
+"""What enrollments does when the billing system (ESG) answers (in-transaction events of
+``opsadmin.events``, listed in ``enrollments/subscriptions.py``), and the billing account
+number.
 """
 
 from __future__ import annotations
 
 import logging
 
-from billing.registry import PROSPECT_ACKNOWLEDGED, PROSPECT_STATUS, register_handler
-from billing.selectors import ProspectAck, ProspectStatus, esg_billing_account_lookup
+from billing.selectors import esg_billing_account_lookup
 from enrollments.models import Customer, Enrollment
 from enrollments.services import enrollment_service_start, enrollment_transition
 from opsadmin.errors import IntegrationError
+from opsadmin.events import Event, ProspectAcknowledged, ProspectStatusChanged
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "billing-system"
 
 
-def on_prospect_acknowledged(*, subject_type: str, subject_id: int, ack: ProspectAck) -> None:
+def on_prospect_acknowledged(event: Event) -> None:
     """Create Prospect acknowledged: the enrollment is pending in the billing system."""
-    if subject_type != "enrollment":
+    assert isinstance(event, ProspectAcknowledged)
+    subject_id, ack = event.subject_id, event.ack
+    if event.subject_type != "enrollment":
         return
     enrollment = Enrollment.objects.filter(pk=subject_id).first()
     if enrollment is None:
@@ -41,7 +44,7 @@ def on_prospect_acknowledged(*, subject_type: str, subject_id: int, ack: Prospec
     )
 
 
-def on_prospect_status(*, subject_type: str, subject_id: int, status: ProspectStatus) -> None:
+def on_prospect_status(event: Event) -> None:
     """The billing system's word on a prospect, applied to the enrollment's life cycle:
 
     - accepted: pending -> accepted (+ billing account number for ESG REST utilities);
@@ -54,7 +57,9 @@ def on_prospect_status(*, subject_type: str, subject_id: int, status: ProspectSt
     Anything else (a duplicate, an older status after a newer one, an enrollment cancelled
     meanwhile) changes nothing: the life cycle never moves backwards or twice.
     """
-    if subject_type != "enrollment":
+    assert isinstance(event, ProspectStatusChanged)
+    subject_id, status = event.subject_id, event.status
+    if event.subject_type != "enrollment":
         return
     enrollment = (
         Enrollment.objects.select_related("service_account__utility", "plan")
@@ -97,12 +102,6 @@ def on_prospect_status(*, subject_type: str, subject_id: int, status: ProspectSt
         )
 
 
-def register() -> None:
-    """Idempotent; runs on import (``EnrollmentsConfig.ready`` imports this module)."""
-    register_handler(PROSPECT_ACKNOWLEDGED, on_prospect_acknowledged)
-    register_handler(PROSPECT_STATUS, on_prospect_status)
-
-
 def billing_account_number_get(*, enrollment: Enrollment) -> str:
     """The enrollment's billing account number: the stored one, else asked of the billing
     system and stored. Only ESG REST utilities have one; others get "".
@@ -132,6 +131,3 @@ def billing_account_number_get(*, enrollment: Enrollment) -> str:
     )
     enrollment.refresh_from_db(fields=["billing_account_number"])
     return enrollment.billing_account_number
-
-
-register()

@@ -11,10 +11,11 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.core.validators import RegexValidator
 from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from billing.selectors import billing_requests_for
+from billing.selectors import billing_request_waiting_among, billing_requests_for
 from enrollments import selectors
 from enrollments.dates import market_today
 from enrollments.models import Enrollment, EnrollmentEvent
@@ -139,6 +140,9 @@ def enrollment_detail(request, pk: int):
             status = 200 if request.htmx else 422
     else:
         form = form_class(instance=enrollment, prefix="esg")
+    billing_requests = list(
+        billing_requests_for(subject_type="enrollment", subject_id=enrollment.pk)
+    )
     context = {
         "enrollment": enrollment,
         "form": form,
@@ -146,12 +150,30 @@ def enrollment_detail(request, pk: int):
         "is_rest": form_class is EsgRestFieldsForm,
         "saved": saved,
         "events": enrollment.events.select_related("actor"),
-        "billing_requests": billing_requests_for(
-            subject_type="enrollment", subject_id=enrollment.pk
-        ),
+        "billing_requests": billing_requests,
+        "billing_waiting": billing_request_waiting_among(billing_requests),
     }
     template = "enrollments/details.html#esg" if request.htmx else "enrollments/details.html"
     return render(request, template, context, status=status)
+
+
+# htmx stops polling on this status (the billing system acknowledged everything).
+STOP_POLLING = 286
+
+
+@staff_required("enrollments.view_enrollment")
+@require_GET
+def enrollment_billing_waiting(request, pk: int):
+    """The Quick Enrollment done screen asks, a few seconds after the submission and then
+    now and again, whether it waits on the billing system: the "waiting" line, nothing, or
+    (everything acknowledged) nothing and stop asking."""
+    enrollment = get_object_or_404(Enrollment.objects.only("pk"), pk=pk)
+    rows = list(billing_requests_for(subject_type="enrollment", subject_id=enrollment.pk))
+    waiting = billing_request_waiting_among(rows)
+    if waiting is not None:
+        return render(request, "enrollments/_billing_waiting.html", {"waiting": waiting})
+    done = all(r.state == r.State.SENT for r in rows)
+    return HttpResponse("", status=STOP_POLLING if done else 200)
 
 
 @staff_required("enrollments.view_enrollment")

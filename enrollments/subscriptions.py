@@ -1,8 +1,10 @@
-"""What enrollments does when its own life-cycle events happen (``opsadmin.events``)."""
+"""What enrollments does when life-cycle events happen (``opsadmin.events``): its own, and
+the billing system's answers about an enrollment (in the transaction that records them)."""
 
 from __future__ import annotations
 
-from opsadmin.events import Event, ServiceStarted
+from enrollments.billing_handlers import on_prospect_acknowledged, on_prospect_status
+from opsadmin.events import Event, ProspectAcknowledged, ProspectStatusChanged, ServiceStarted
 
 
 def on_service_started(event: Event) -> None:
@@ -15,4 +17,8 @@ def on_service_started(event: Event) -> None:
     customer_welcome.delay(event.enrollment_id)
 
 
-SUBSCRIPTIONS = [(ServiceStarted, on_service_started)]
+SUBSCRIPTIONS = [
+    (ProspectAcknowledged, on_prospect_acknowledged),
+    (ProspectStatusChanged, on_prospect_status),
+    (ServiceStarted, on_service_started),
+]

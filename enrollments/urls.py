@@ -18,6 +18,11 @@ urlpatterns: list = [
     path("customers/<int:pk>/", find_views.customer_detail, name="customer"),
     path("<int:pk>/rescind/", views.enrollment_rescind_view, name="rescind"),
     path("<int:pk>/", details.enrollment_detail, name="detail"),
+    path(
+        "<int:pk>/billing-waiting/",
+        details.enrollment_billing_waiting,
+        name="billing_waiting",
+    ),
     path("stuck/", details.enrollments_stuck_view, name="stuck"),
     # Catalogue (Ops manage, Agents view)
     path("catalogue/", catalogue_views.index, name="catalogue"),

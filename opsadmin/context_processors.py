@@ -91,6 +91,7 @@ STAFF_MENUS: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
                 "billing.view_billingrequest",
                 "billing",
             ),
+            NavItem("Outboxes", "/outbox/", "billing.view_billingrequest", "billing"),
         ),
     ),
     (

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from opsadmin import views
+from opsadmin import outbox_views, views
 
 app_name = "opsadmin"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("outbox/", outbox_views.outbox_list, name="outbox"),
+    path("outbox/<slug:name>/<int:pk>/retry/", outbox_views.outbox_retry, name="outbox_retry"),
     path("configuration/", views.configuration, name="configuration"),
     path("configuration/system-setup/", views.system_setup, name="system_setup"),
     path(

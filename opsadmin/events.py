@@ -12,8 +12,11 @@ Subscribers run after the publishing transaction commits (Django's public
 and does not stop the others or undo the committed change. Subscribers are meant to be thin:
 enqueue a Celery task or write a row.
 
-The billing system's answers that must change state in the same transaction as the outbox
-row (``billing.registry``) are not events: they are in-transaction handlers.
+Some events must change state in the same transaction as the change that reports them: the
+billing system's answers, recorded with their outbox row (``InTransactionEvent``). They are
+listed the same way but delivered by :func:`dispatch`, at once, inside the caller's
+transaction: a subscriber raising ``ApplicationError`` is logged and skipped (the answer is
+still recorded); any other exception rolls the transaction back so the work is tried again.
 """
 
 from __future__ import annotations
@@ -24,8 +27,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from typing import Any, ClassVar
 
 from django.db import transaction
+
+from opsadmin.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +39,55 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Event:
     """Base of every life-cycle event."""
+
+    in_transaction: ClassVar[bool] = False
+
+
+@dataclass(frozen=True)
+class InTransactionEvent(Event):
+    """Base of the events delivered inside the transaction that records them
+    (:func:`dispatch`)."""
+
+    in_transaction: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class ProspectAcknowledged(InTransactionEvent):
+    """The billing system acknowledged a Create Prospect (``ack``: ``ProspectAck``)."""
+
+    subject_type: str
+    subject_id: int
+    ack: Any
+
+
+@dataclass(frozen=True)
+class ProspectStatusChanged(InTransactionEvent):
+    """A prospect moved further along in the billing system: accepted, active (service
+    started) or rejected (``status``: ``ProspectStatus``)."""
+
+    subject_type: str
+    subject_id: int
+    status: Any
+
+
+@dataclass(frozen=True)
+class BillingRequestAcknowledged(InTransactionEvent):
+    """The billing system acknowledged a cancel, drop, move-out or plan change."""
+
+    kind: str
+    subject_type: str
+    subject_id: int
+    response: dict | None
+
+
+@dataclass(frozen=True)
+class ServiceOrderCompleted(InTransactionEvent):
+    """A drop / move-out took effect in the billing system (``status``: ``RequestStatus``)."""
+
+    kind: str
+    subject_type: str
+    subject_id: int
+    status: Any
 
 
 @dataclass(frozen=True)
@@ -80,6 +135,10 @@ class ServiceEnded(Event):
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (
+    ProspectAcknowledged,
+    ProspectStatusChanged,
+    BillingRequestAcknowledged,
+    ServiceOrderCompleted,
     EnrollmentAccepted,
     ServiceStarted,
     ServiceRejected,
@@ -97,6 +156,12 @@ def subscribe(event_type: type[Event], fn: Subscriber) -> None:
         raise ValueError(f"unknown event type {event_type!r}")
     if fn not in _SUBSCRIBERS[event_type]:
         _SUBSCRIBERS[event_type].append(fn)
+
+
+def unsubscribe(event_type: type[Event], fn: Subscriber) -> None:
+    """Remove ``fn`` (tests that listen for a while)."""
+    if fn in _SUBSCRIBERS.get(event_type, ()):
+        _SUBSCRIBERS[event_type].remove(fn)
 
 
 def register(subscriptions: Iterable[tuple[type[Event], Subscriber]]) -> None:
@@ -120,6 +185,8 @@ def subscribers_by_event() -> dict[str, list[str]]:
 def publish(event: Event) -> None:
     """Run every subscriber of ``event`` after the current transaction commits (at once when
     there is none)."""
+    if event.in_transaction:
+        raise TypeError(f"{type(event).__name__} is delivered in the transaction: dispatch() it")
     for fn in subscribers(type(event)):
         transaction.on_commit(partial(_deliver, fn, event))
 
@@ -132,3 +199,22 @@ def _deliver(fn: Subscriber, event: Event) -> None:
             "event.subscriber_failed",
             extra={"event": type(event).__name__, "subscriber": fn.__qualname__},
         )
+
+
+def dispatch(event: InTransactionEvent) -> None:
+    """Run every subscriber of ``event`` now, in the caller's transaction. A subscriber that
+    refuses (``ApplicationError``) is logged and skipped; anything else propagates."""
+    if not event.in_transaction:
+        raise TypeError(f"{type(event).__name__} is published after commit: publish() it")
+    for fn in subscribers(type(event)):
+        try:
+            fn(event)
+        except ApplicationError as exc:
+            logger.warning(
+                "event.subscriber_refused",
+                extra={
+                    "event": type(event).__name__,
+                    "subscriber": fn.__qualname__,
+                    "error": exc.message,
+                },
+            )

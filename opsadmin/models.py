@@ -266,6 +266,69 @@ class TaskHeartbeat(models.Model):
 DEFAULT_TIERS = {"TX": [500, 1000, 2000]}
 ZERO = Decimal("0")
 
+
+class OutboxState(models.TextChoices):
+    """The one set of states of every outbox (``opsadmin.outbox``)."""
+
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    RETRYING = "retrying", "Retrying"
+    SENT = "sent", "Acknowledged"
+    FAILED = "failed", "Failed (needs attention)"
+
+
+class OutboxMessage(models.Model):
+    """Base of an outbox row: one request to an outside system, written in the same
+    transaction as the change it reports, sent after commit by ``opsadmin.outbox.Outbox``.
+
+    ``attempts`` counts every claim; ``attempts_at_retry`` is what it was when staff last
+    asked to send a failed row again, so a retry gets a fresh set of attempts while
+    ``attempts`` keeps growing (a late answer to an older claim never matches a newer one).
+    """
+
+    State = OutboxState
+    WAITING_STATES = (OutboxState.QUEUED, OutboxState.RETRYING, OutboxState.FAILED)
+    PENDING_STATES = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.RETRYING)
+
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    state = models.CharField(
+        max_length=12, choices=OutboxState.choices, default=OutboxState.QUEUED, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    attempts_at_retry = models.PositiveIntegerField(default=0)
+    # Due time of a queued / retrying row; while ``sending``, the end of the claim's lease.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_error = models.TextField(blank=True)
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class OutboxAttempt(models.Model):
+    """The record of one attempt to send an outbox row (``outbox`` names the outbox, e.g.
+    ``billing``; ``message_id`` its row): when it was claimed, when the answer was written,
+    what came of it. A claim lost with its worker leaves no record (its lease runs out)."""
+
+    outbox = models.CharField(max_length=20)
+    message_id = models.BigIntegerField()
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    outcome = models.CharField(max_length=12, choices=OutboxState.choices)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["outbox", "message_id"], name="outbox_attempt_message")]
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.outbox} #{self.message_id} attempt {self.number}: {self.outcome}"
+
+
 # Two-factor recovery codes and the reset audit live in their own module.
 from opsadmin.otp_models import (  # noqa: E402, F401
     RecoveryCode,

@@ -6,6 +6,7 @@ class ProgramsConfig(AppConfig):
 
     def ready(self) -> None:
         from opsadmin.roles import grant
+        from programs import outbox  # noqa: F401  declares the DERMS outbox (staff screen)
 
         agent = [
             "programs.view_program",

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from enrollments.models import Customer, ServiceAccount
-from opsadmin.models import CustomerType, Utility
+from opsadmin.models import CustomerType, OutboxMessage, Utility
 
 serial_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._-]{2,59}$",
@@ -332,7 +332,7 @@ class WorkOrder(models.Model):
 
 
 # --- the DERMS outbox ----------------------------------------------------------------------
-class SyncRequest(models.Model):
+class SyncRequest(OutboxMessage):
     """One message for the DERMS, written in the same transaction as the change.
 
     Enroll / unenroll / replace carry the devices (entity group, network address); the
@@ -348,38 +348,19 @@ class SyncRequest(models.Model):
         OPT_OUT = "opt_out", "Event opt-out"
         UNAVAILABILITY = "unavailability", "Unavailability"
 
-    class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        RETRYING = "retrying", "Retrying"
-        SYNCHRONIZED = "synchronized", "Synchronized"
-        ERROR = "error", "Error"
-
     class AckFormat(models.TextChoices):
         CURRENT = "current", "Per-device acknowledgement"
         DEPRECATED = "deprecated", "Message-level only (deprecated)"
 
     DEVICE_KINDS = (Kind.ENROLL, Kind.UNENROLL, Kind.REPLACE)
-    PENDING_STATES = (State.QUEUED, State.SENDING, State.RETRYING)
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     enrollment = models.ForeignKey(
         ProgramEnrollment, on_delete=models.CASCADE, related_name="sync_requests"
     )
     payload = models.JSONField()
-    idempotency_key = models.CharField(max_length=80, unique=True)
-    state = models.CharField(
-        max_length=12, choices=State.choices, default=State.QUEUED, db_index=True
-    )
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    last_error = models.TextField(blank=True)
     ack = models.CharField(max_length=10, blank=True, help_text="positive / negative")
     ack_format = models.CharField(max_length=10, choices=AckFormat.choices, blank=True)
-    response = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

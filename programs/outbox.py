@@ -1,8 +1,12 @@
-"""Delivery of the DERMS outbox and the application of its acknowledgements.
+"""The DERMS outbox on the core engine (``opsadmin.outbox``), and the events poll.
 
-A sync request is claimed (``SENDING``) in a short transaction, sent outside any
-transaction, then the answer is applied in another. Transient failures wait in the
-database (``next_attempt_at``) for the sweeper; permanent ones end in ``ERROR``.
+What only programs knows: how each kind of sync request goes to the DERMS, and what its
+acknowledgement means for the devices (each device's head-end flag; a negative or partly
+failed acknowledgement ends the request ``failed``, in the staff Outbox screen). Claim,
+lease, backoff (``PROGRAMS_SYNC_BACKOFF_SECONDS``, doubling to an hour, at most
+``MAX_ATTEMPTS``), attempt records and retry-now are the engine's. One row per batch
+call of ``deliver`` at a time: an unavailability request reads its window from the database
+while it is sent.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from opsadmin.errors import PermanentIntegrationError, TransientIntegrationError
+from opsadmin import outbox as engine
+from opsadmin.errors import PermanentIntegrationError
 from programs.adapters.derms import DermsClient, SyncAck, get_client
 from programs.models import (
     DemandResponseEvent,
@@ -32,7 +37,6 @@ from programs.models import (
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-STUCK_AFTER = timedelta(minutes=10)
 HEAD_END = {
     "Registered": Device.HeadEndStatus.REGISTERED,
     "De-registered": Device.HeadEndStatus.DE_REGISTERED,
@@ -40,62 +44,14 @@ HEAD_END = {
 }
 
 
-def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
-    """30 s, 1 min, 2 min, ... capped at one hour (``PROGRAMS_SYNC_BACKOFF_SECONDS`` is the
-    first step); never sooner than the DERMS's ``Retry-After`` (RFC 9110 section 10.2.3)."""
-    base = float(getattr(settings, "PROGRAMS_SYNC_BACKOFF_SECONDS", 30))
-    wait = min(base * 2 ** max(attempts - 1, 0), 3600.0)
-    if retry_after is not None:
-        wait = max(wait, float(retry_after))
-    return timedelta(seconds=wait)
+def backoff_base_seconds() -> float:
+    """The first retry's wait (then doubling, capped at an hour)."""
+    return float(getattr(settings, "PROGRAMS_SYNC_BACKOFF_SECONDS", 30))
 
 
-def _claim(request_id: int) -> SyncRequest | None:
-    with transaction.atomic():
-        request = (
-            SyncRequest.objects.select_for_update(skip_locked=True)
-            .filter(
-                pk=request_id,
-                state__in=[SyncRequest.State.QUEUED, SyncRequest.State.RETRYING],
-                next_attempt_at__lte=timezone.now(),
-            )
-            .first()
-        )
-        if request is None:
-            return None
-        request.state = SyncRequest.State.SENDING
-        request.attempts += 1
-        request.sent_at = timezone.now()
-        request.save(update_fields=["state", "attempts", "sent_at", "updated_at"])
-        return request
-
-
-def sync_request_send(*, request_id: int, client: DermsClient | None = None) -> SyncRequest | None:
-    """Send one due sync request; returns it in its new state (None if not due / taken)."""
-    request = _claim(request_id)
-    if request is None:
-        return None
-    try:
-        client = client or get_client()
-        ack = _deliver(client, request)
-    except TransientIntegrationError as exc:
-        return _retry_later(request, str(exc), retry_after=exc.retry_after)
-    except PermanentIntegrationError as exc:
-        return _fail(request, str(exc))
-    with transaction.atomic():
-        if request.kind in SyncRequest.DEVICE_KINDS:
-            _apply_ack(request, ack)
-        else:
-            request.state = SyncRequest.State.SYNCHRONIZED
-            request.ack = "positive"
-            request.response = ack
-            request.last_error = ""
-            request.save(update_fields=["state", "ack", "response", "last_error", "updated_at"])
-    logger.info(
-        "programs.sync_request.sent",
-        extra={"sync_request": request.pk, "kind": request.kind, "state": request.state},
-    )
-    return request
+def lease_seconds() -> int:
+    """How long a claim holds a sync request (an unavailability makes several calls)."""
+    return int(getattr(settings, "PROGRAMS_SYNC_LEASE_SECONDS", 120))
 
 
 def _deliver(client: DermsClient, request: SyncRequest):
@@ -130,47 +86,20 @@ def _deliver(client: DermsClient, request: SyncRequest):
     raise PermanentIntegrationError(f"unknown sync request kind {request.kind}")
 
 
-def _retry_later(
-    request: SyncRequest, error: str, *, retry_after: float | None = None
-) -> SyncRequest:
-    if request.attempts >= MAX_ATTEMPTS:
-        return _fail(request, f"gave up after {request.attempts} attempts: {error}")
-    request.state = SyncRequest.State.RETRYING
-    request.next_attempt_at = timezone.now() + backoff(request.attempts, retry_after)
-    request.last_error = error[:2000]
-    request.save(update_fields=["state", "next_attempt_at", "last_error", "updated_at"])
-    logger.warning(
-        "programs.sync_request.retrying",
-        extra={"sync_request": request.pk, "attempts": request.attempts},
-    )
-    return request
+def _apply_success(request: SyncRequest, answer, now) -> None:
+    """Set the request's fields from the answer; the devices are written in ``_on_success``.
 
-
-def _fail(request: SyncRequest, error: str) -> SyncRequest:
-    with transaction.atomic():
-        request.state = SyncRequest.State.ERROR
-        request.last_error = error[:2000]
-        request.next_attempt_at = None
-        request.save(update_fields=["state", "last_error", "next_attempt_at", "updated_at"])
-        if request.kind in SyncRequest.DEVICE_KINDS:
-            Device.objects.filter(sync_items__sync_request=request).update(
-                head_end_status=Device.HeadEndStatus.ERROR,
-                head_end_message=error[:300],
-                head_end_updated_at=timezone.now(),
-            )
-    logger.error("programs.sync_request.failed", extra={"sync_request": request.pk})
-    return request
-
-
-def _apply_ack(request: SyncRequest, ack: SyncAck) -> None:
-    """Update each device's head-end flag from the acknowledgement; end the request.
-
-    Current format: each device's status as the DERMS gave it (a device missing from the
-    answer is an Error). Deprecated format (no per-device status): the message-level ack
-    decides for every device, and the request is marked deprecated.
-    The request ends Synchronized when the ack is positive and no device is in Error.
+    Device kinds, current format: each device's status as the DERMS gave it (a device
+    missing from the answer is an Error). Deprecated format (no per-device status): the
+    message-level ack decides for every device, and the request is marked deprecated. The
+    request ends acknowledged when the ack is positive and no device is in Error, else failed.
+    Opt-outs and unavailability windows: acknowledged with the DERMS's answer.
     """
-    now = timezone.now()
+    if request.kind not in SyncRequest.DEVICE_KINDS:
+        request.ack = "positive"
+        request.response = answer
+        return
+    ack: SyncAck = answer
     items = list(request.items.select_related("device"))
     by_serial = {d.serial_number.upper(): d for d in ack.devices}
     for item in items:
@@ -186,56 +115,117 @@ def _apply_ack(request: SyncRequest, ack: SyncAck) -> None:
                 item.result = Device.HeadEndStatus.ERROR
                 item.message = ack.reason[:300]
         else:
-            answer = by_serial.get(item.device.serial_number.upper())
-            if answer is None:
+            device_answer = by_serial.get(item.device.serial_number.upper())
+            if device_answer is None:
                 item.result = Device.HeadEndStatus.ERROR
                 item.message = "The DERMS did not report this device."
             else:
-                item.result = HEAD_END[answer.head_end_status]
-                item.message = answer.message or ("" if ack.positive else ack.reason[:300])
-        item.save(update_fields=["result", "message"])
-        device = item.device
-        device.head_end_status = item.result
-        device.head_end_message = item.message
-        device.head_end_updated_at = now
-        device.save(update_fields=["head_end_status", "head_end_message", "head_end_updated_at"])
+                item.result = HEAD_END[device_answer.head_end_status]
+                item.message = device_answer.message or ("" if ack.positive else ack.reason[:300])
+    request._answered_items = items  # type: ignore[attr-defined]  # written by _on_success if the claim is still ours
     errors = [i for i in items if i.result == Device.HeadEndStatus.ERROR]
     request.ack = "positive" if ack.positive else "negative"
     request.ack_format = (
         SyncRequest.AckFormat.DEPRECATED if ack.deprecated else SyncRequest.AckFormat.CURRENT
     )
     request.response = ack.raw
-    if ack.positive and not errors:
-        request.state = SyncRequest.State.SYNCHRONIZED
-        request.last_error = ""
-    else:
-        request.state = SyncRequest.State.ERROR
+    if not (ack.positive and not errors):
+        request.state = SyncRequest.State.FAILED
         request.last_error = (
             f"Negative acknowledgement: {ack.reason}"
             if not ack.positive
             else f"{len(errors)} of {len(items)} devices in Error at the head end."
         )
-    request.save(
-        update_fields=["ack", "ack_format", "response", "state", "last_error", "updated_at"]
-    )
-    if ack.deprecated:
+
+
+def _on_success(request: SyncRequest, answer) -> None:
+    """Write each device's head-end flag (in the transaction that records the answer)."""
+    items = getattr(request, "_answered_items", None)
+    if items is None:
+        return
+    now = timezone.now()
+    for item in items:
+        item.save(update_fields=["result", "message"])
+        device = item.device
+        device.head_end_status = item.result
+        device.head_end_message = item.message
+        device.head_end_updated_at = now
+        device.save(update_fields=["head_end_status", "head_end_message", "head_end_updated_at"])
+    if request.ack_format == SyncRequest.AckFormat.DEPRECATED:
         logger.warning("programs.sync_request.deprecated_ack", extra={"sync_request": request.pk})
 
 
-def sync_requests_due(*, limit: int = 200) -> list[int]:
-    """Sweeper: release requests stuck in SENDING (a worker died) and list those due."""
-    now = timezone.now()
-    SyncRequest.objects.filter(
-        state=SyncRequest.State.SENDING, updated_at__lt=now - STUCK_AFTER
-    ).update(state=SyncRequest.State.RETRYING, next_attempt_at=now)
-    return list(
-        SyncRequest.objects.filter(
-            state__in=[SyncRequest.State.QUEUED, SyncRequest.State.RETRYING],
-            next_attempt_at__lte=now,
+def _on_failure(request: SyncRequest) -> None:
+    """The request failed for good: its devices show the error at the head end."""
+    if request.kind in SyncRequest.DEVICE_KINDS:
+        Device.objects.filter(sync_items__sync_request=request).update(
+            head_end_status=Device.HeadEndStatus.ERROR,
+            head_end_message=request.last_error[:300],
+            head_end_updated_at=timezone.now(),
         )
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+
+
+def _enqueue(ids: list[int]) -> None:
+    from programs.tasks import sync_requests_send
+
+    sync_requests_send.delay(ids)
+
+
+def _subject(request: SyncRequest) -> tuple[str, str]:
+    enrollment = request.enrollment
+    return (
+        f"Program enrollment {enrollment.pk} ({request.get_kind_display()})",
+        f"/programs/customers/{enrollment.customer_id}/",
     )
+
+
+OUTBOX = engine.register(
+    engine.Outbox(
+        name="programs",
+        label="DERMS (head end)",
+        model=SyncRequest,
+        deliver=_deliver,
+        make_client=get_client,
+        close_client=True,
+        enqueue=_enqueue,
+        permission="programs.change_syncrequest",
+        apply_success=_apply_success,
+        success_fields=("ack", "ack_format"),
+        on_success=_on_success,
+        on_failure=_on_failure,
+        subject=_subject,
+        select_related=("enrollment",),
+        max_attempts=MAX_ATTEMPTS,
+        backoff_base_seconds=backoff_base_seconds,
+        lease_seconds=lease_seconds,
+        batch_size=50,
+        threads=1,  # _deliver reads the database (unavailability windows)
+    )
+)
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """30 s, 1 min, 2 min, ... capped at one hour; never sooner than ``Retry-After``."""
+    wait = OUTBOX.backoff_seconds(attempts)
+    return timedelta(seconds=max(wait, float(retry_after)) if retry_after is not None else wait)
+
+
+def sync_request_send(*, request_id: int, client: DermsClient | None = None) -> SyncRequest | None:
+    """Send one due sync request; returns it in its new state (None if not due / taken)."""
+    outcome = OUTBOX.send(request_id, client=client)
+    if outcome == "skipped":
+        return None
+    return SyncRequest.objects.get(pk=request_id)
+
+
+def sync_requests_send(*, request_ids: list[int], client: DermsClient | None = None) -> dict:
+    """Send a batch of sync requests (those still due); ``{id: outcome}``."""
+    return OUTBOX.send_batch(ids=request_ids, client=client)
+
+
+def sync_requests_due(*, limit: int = 200) -> list[int]:
+    """Sweeper: due queued / retrying requests and claims whose lease ran out."""
+    return OUTBOX.due_ids(limit=limit)
 
 
 # --- events ---------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from programs.models import (
     WorkOrder,
     serial_validator,
 )
+from programs.outbox import OUTBOX
 
 logger = logging.getLogger(__name__)
 
@@ -68,14 +69,8 @@ def _sync_request_write(
         },
     )
     if created:
-        transaction.on_commit(lambda: _enqueue(request.pk))
+        OUTBOX.enqueue_after_commit(request.pk)
     return request
-
-
-def _enqueue(request_id: int) -> None:
-    from programs.tasks import sync_request_send
-
-    sync_request_send.delay(request_id)
 
 
 @transaction.atomic
@@ -130,18 +125,10 @@ def sync_request_create(
     return request
 
 
-@transaction.atomic
 def sync_request_retry(*, sync_request: SyncRequest) -> SyncRequest:
-    """Ops: send a request in Error again (same idempotency key: the DERMS will not double it)."""
-    request = SyncRequest.objects.select_for_update().get(pk=sync_request.pk)
-    if request.state != SyncRequest.State.ERROR:
-        raise ApplicationError("Only a sync request in Error can be sent again.")
-    request.state = SyncRequest.State.RETRYING
-    request.attempts = 0
-    request.next_attempt_at = timezone.now()
-    request.save(update_fields=["state", "attempts", "next_attempt_at", "updated_at"])
-    transaction.on_commit(lambda: _enqueue(request.pk))
-    return request
+    """Ops: send a waiting request (queued, retrying or failed) now; same idempotency key,
+    so the DERMS will not double it (``opsadmin.outbox.Outbox.retry_now``)."""
+    return OUTBOX.retry_now(sync_request.pk)
 
 
 # --- enrollment ----------------------------------------------------------------------------

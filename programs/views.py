@@ -318,7 +318,7 @@ def sync_request_retry(request, pk: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Sync request #{pk} will be sent again.")
+        messages.success(request, f"Sync request #{pk} will be sent now.")
     return redirect("programs:sync_requests")
 
 

@@ -187,7 +187,7 @@ def test_every_menu_link_opens_for_the_role_that_sees_it(client, group):
             hrefs
         )
     if group == "Admin":
-        assert len(hrefs) == 33  # + Find an enrollment, Two-factor (issue #23)
+        assert len(hrefs) == 34  # + Find an enrollment, Two-factor, Outboxes (issue #23)
 
 
 @pytest.mark.django_db

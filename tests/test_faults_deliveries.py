@@ -36,7 +36,7 @@ def test_a_derms_event_delivered_twice_reserves_and_emails_once(simulators_url, 
         channel=ProgramEnrollment.Channel.AGENT,
     )
     sync = outbox.sync_request_send(request_id=enrollment.sync_requests.get().pk)
-    assert sync is not None and sync.state == SyncRequest.State.SYNCHRONIZED
+    assert sync is not None and sync.state == SyncRequest.State.SENT
     starts = timezone.now() + timedelta(days=1)
     httpx.post(
         f"{simulators_url}/derms/_control/events",

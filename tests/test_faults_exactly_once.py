@@ -429,11 +429,11 @@ def test_derms_device_sync_exactly_once_under_every_fault(fast_clients, celery_w
         return SyncRequest.objects.get(pk=pk)
 
     def done(pk: int) -> bool:
-        return sync(pk).state == SyncRequest.State.SYNCHRONIZED
+        return sync(pk).state == SyncRequest.State.SENT
 
     def failed(pk: int) -> str:
         s = sync(pk)
-        return s.last_error if s.state == SyncRequest.State.ERROR else ""
+        return s.last_error if s.state == SyncRequest.State.FAILED else ""
 
     def check(pk: int) -> None:
         device = Device.objects.get(sync_items__sync_request_id=pk)

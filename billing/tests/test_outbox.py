@@ -9,10 +9,11 @@ import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from billing import outbox, registry
+from billing import outbox
 from billing.models import BillingRequest
 from billing.services import billing_request_create, billing_request_retry, prospect_statuses_poll
 from conftest import set_fault
+from opsadmin import events as core_events
 from opsadmin.errors import ApplicationError
 from opsadmin.models import User
 
@@ -47,17 +48,18 @@ def events():
     """Record what billing reports upward (as enrollments' handlers would receive it)."""
     seen: list[tuple] = []
 
-    def on_ack(*, subject_type, subject_id, ack):
-        seen.append(("ack", subject_type, subject_id, ack.prospect_id))
+    def on_ack(event):
+        seen.append(("ack", event.subject_type, event.subject_id, event.ack.prospect_id))
 
-    def on_status(*, subject_type, subject_id, status):
-        seen.append(("status", subject_type, subject_id, status.status, status.reason))
+    def on_status(event):
+        status = event.status
+        seen.append(("status", event.subject_type, event.subject_id, status.status, status.reason))
 
-    registry.register_handler(registry.PROSPECT_ACKNOWLEDGED, on_ack)
-    registry.register_handler(registry.PROSPECT_STATUS, on_status)
+    core_events.subscribe(core_events.ProspectAcknowledged, on_ack)
+    core_events.subscribe(core_events.ProspectStatusChanged, on_status)
     yield seen
-    registry._HANDLERS[registry.PROSPECT_ACKNOWLEDGED].remove(on_ack)
-    registry._HANDLERS[registry.PROSPECT_STATUS].remove(on_status)
+    core_events.unsubscribe(core_events.ProspectAcknowledged, on_ack)
+    core_events.unsubscribe(core_events.ProspectStatusChanged, on_status)
 
 
 def test_send_acknowledged_once(esg_url, events):
@@ -200,17 +202,24 @@ def test_status_poll_stops_when_vendor_down(esg_url, events):
     assert row.prospect_status == "pending"
 
 
-def test_retry_service_only_for_failed(esg_url, django_capture_on_commit_callbacks):
+def test_retry_service_only_for_waiting_rows(esg_url, django_capture_on_commit_callbacks):
     row = _row(payload={"esiid": "1"})
     outbox.send(row.pk)
     row.refresh_from_db()
+    assert row.state == "failed"
     with django_capture_on_commit_callbacks() as callbacks:
         billing_request_retry(request=row)
     assert len(callbacks) == 1
     row.refresh_from_db()
-    assert row.state == "queued"
-    with pytest.raises(ApplicationError, match="Only failed or retrying"):
+    assert (row.state, row.attempts, row.attempts_at_retry) == ("queued", 1, 1)
+    # Still waiting (queued): "retry now" queues it again.
+    billing_request_retry(request=row)
+    BillingRequest.objects.filter(pk=row.pk).update(payload=PAYLOAD)
+    assert outbox.send(row.pk) == "sent"
+    with pytest.raises(ApplicationError, match="Only a waiting request"):
         billing_request_retry(request=row)
+    row.refresh_from_db()
+    assert row.state == "sent"
 
 
 def _ops(client):
@@ -247,11 +256,12 @@ def test_exceptions_queue_lists_failed_and_retries(esg_url, client):
     assert "queued to be sent again" in body
     assert 'hx-swap-oob="true"' in body
 
-    # Not retryable (already queued): refused, nothing changes.
+    # Not retryable (being sent right now): refused, nothing changes.
+    BillingRequest.objects.filter(pk=failed.pk).update(state="sending")
     response = client.post(f"/billing/exceptions/{failed.pk}/retry/", HTTP_HX_REQUEST="true")
     assert response.status_code == 409
     failed.refresh_from_db()
-    assert failed.state == "queued"
+    assert failed.state == "sending"
 
 
 def test_exceptions_queue_needs_permission(client):

@@ -11,19 +11,17 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from billing import outbox, registry
+from billing import outbox
 from billing.models import BillingRequest
-from billing.services import (
-    _EnqueueAfterCommit,
-    billing_request_create,
-    billing_requests_enqueue,
-)
+from billing.services import billing_request_create, billing_requests_enqueue
 from billing.tasks import billing_outbox_sweep
 from conftest import set_fault
 from enrollments.services import EnrollmentInput, enrollment_submit, enrollment_transition
 from enrollments.tests.factories import make_catalogue
+from opsadmin import events as core_events
 from opsadmin.celery import app as celery_app
 from opsadmin.errors import ApplicationError
+from opsadmin.outbox import _AfterCommit
 
 PAYLOAD = {
     "utility": "centerpoint",
@@ -56,17 +54,19 @@ def _stats(esg_url: str) -> dict:
 def events():
     seen: list[tuple] = []
 
-    def on_ack(*, subject_type, subject_id, ack):
-        seen.append(("ack", subject_type, subject_id, ack.prospect_id))
+    def on_ack(event):
+        seen.append(("ack", event.subject_type, event.subject_id, event.ack.prospect_id))
 
-    def on_request(*, kind, subject_type, subject_id, response):
-        seen.append((kind, subject_type, subject_id, response["request_id"]))
+    def on_request(event):
+        seen.append(
+            (event.kind, event.subject_type, event.subject_id, event.response["request_id"])
+        )
 
-    registry.register_handler(registry.PROSPECT_ACKNOWLEDGED, on_ack)
-    registry.register_handler(registry.REQUEST_ACKNOWLEDGED, on_request)
+    core_events.subscribe(core_events.ProspectAcknowledged, on_ack)
+    core_events.subscribe(core_events.BillingRequestAcknowledged, on_request)
     yield seen
-    registry._HANDLERS[registry.PROSPECT_ACKNOWLEDGED].remove(on_ack)
-    registry._HANDLERS[registry.REQUEST_ACKNOWLEDGED].remove(on_request)
+    core_events.unsubscribe(core_events.ProspectAcknowledged, on_ack)
+    core_events.unsubscribe(core_events.BillingRequestAcknowledged, on_request)
 
 
 @pytest.fixture
@@ -245,7 +245,8 @@ def test_late_answers_of_a_lost_batch_do_not_overwrite_newer_ones(esg_url, event
 def test_a_failing_handler_holds_back_only_its_row(esg_url):
     rows = [_row(n) for n in (1, 2, 3)]
 
-    def handler(*, subject_type, subject_id, ack):
+    def handler(event):
+        subject_id, ack = event.subject_id, event.ack
         # What the handler writes commits with the row's answer, or not at all (a second
         # create of the same key would raise if a rolled-back pass had left it behind).
         BillingRequest.objects.create(
@@ -260,11 +261,11 @@ def test_a_failing_handler_holds_back_only_its_row(esg_url):
         if subject_id == 3:
             raise ApplicationError("not now")  # refused: logged, the answer still stands
 
-    registry.register_handler(registry.PROSPECT_ACKNOWLEDGED, handler)
+    core_events.subscribe(core_events.ProspectAcknowledged, handler)
     try:
         results = outbox.send_batch()
     finally:
-        registry._HANDLERS[registry.PROSPECT_ACKNOWLEDGED].remove(handler)
+        core_events.unsubscribe(core_events.ProspectAcknowledged, handler)
 
     assert results == {rows[0].pk: "sent", rows[1].pk: "error", rows[2].pk: "sent"}
     stored = {r.subject_id: r for r in BillingRequest.objects.filter(subject_type="test")}
@@ -334,7 +335,7 @@ def test_enqueue_callback_survives_savepoint_rollbacks(django_capture_on_commit_
                 raise RuntimeError("rolled back")
         except RuntimeError:
             pass
-    assert [type(c) for c in callbacks] == [_EnqueueAfterCommit]
+    assert [type(c) for c in callbacks] == [_AfterCommit]
     assert callbacks[0].ids == [kept.pk, gone.pk]
     assert not BillingRequest.objects.filter(pk__in=[lost.pk, gone.pk]).exists()
     assert outbox.claim_batch(ids=callbacks[0].ids) != []  # the missing id is simply skipped

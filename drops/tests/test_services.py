@@ -256,8 +256,8 @@ def test_expired_holds_are_released_once():
 
 
 def test_acknowledgement_keeps_service_until_the_order_takes_effect():
-    from billing import registry
     from billing.services import RequestStatus
+    from opsadmin import events
 
     e = f.active_enrollment()
     d = create(e).drop_request
@@ -271,12 +271,13 @@ def test_acknowledgement_keeps_service_until_the_order_takes_effect():
     assert (d.status, e.status, e.service_end_date) == ("sent", "active", None)
     completed = RequestStatus("DR1", "completed", service_end_date=d.requested_date)
     for _ in range(2):  # a duplicate completion changes nothing
-        registry.dispatch(
-            registry.REQUEST_COMPLETED,
-            kind="drop",
-            subject_type="drop_request",
-            subject_id=d.pk,
-            status=completed,
+        events.dispatch(
+            events.ServiceOrderCompleted(
+                kind="drop",
+                subject_type="drop_request",
+                subject_id=d.pk,
+                status=completed,
+            )
         )
     d.refresh_from_db()
     e.refresh_from_db()
@@ -326,36 +327,39 @@ def test_confirmation_email_in_the_customers_language():
 
 
 def test_billing_registry_acknowledgement_reaches_drops():
-    from billing import registry
     from billing.services import RequestStatus
+    from opsadmin import events
 
     e = f.active_enrollment()
     d = create(e, kind=DropRequest.Kind.MOVE_OUT).drop_request
-    registry.dispatch(
-        registry.REQUEST_ACKNOWLEDGED,
-        kind="enrollment",
-        subject_type="enrollment",
-        subject_id=d.pk,
-        response={},
+    events.dispatch(
+        events.BillingRequestAcknowledged(
+            kind="enrollment",
+            subject_type="enrollment",
+            subject_id=d.pk,
+            response={},
+        )
     )
     d.refresh_from_db()
     assert d.status == "released"  # not ours: ignored
-    registry.dispatch(
-        registry.REQUEST_ACKNOWLEDGED,
-        kind="move_out",
-        subject_type="drop_request",
-        subject_id=d.pk,
-        response={"request_id": "DR0000001"},
+    events.dispatch(
+        events.BillingRequestAcknowledged(
+            kind="move_out",
+            subject_type="drop_request",
+            subject_id=d.pk,
+            response={"request_id": "DR0000001"},
+        )
     )
     d.refresh_from_db()
     e.refresh_from_db()
     assert (d.status, e.status) == ("sent", "active")
-    registry.dispatch(
-        registry.REQUEST_COMPLETED,
-        kind="move_out",
-        subject_type="drop_request",
-        subject_id=d.pk,
-        status=RequestStatus("DR0000001", "completed", service_end_date=d.requested_date),
+    events.dispatch(
+        events.ServiceOrderCompleted(
+            kind="move_out",
+            subject_type="drop_request",
+            subject_id=d.pk,
+            status=RequestStatus("DR0000001", "completed", service_end_date=d.requested_date),
+        )
     )
     e.refresh_from_db()
     assert (e.status, e.service_end_date) == ("moved_out", d.requested_date)

@@ -48,7 +48,7 @@ def thermostat(serial: str = "TSTAT-A1", **overrides) -> dict:
 
 def _settled(pk: int) -> SyncRequest | None:
     request = SyncRequest.objects.get(pk=pk)
-    done = (SyncRequest.State.SYNCHRONIZED, SyncRequest.State.ERROR)
+    done = (SyncRequest.State.SENT, SyncRequest.State.FAILED)
     return request if request.state in done else None
 
 
@@ -91,7 +91,7 @@ def test_create_by_esiid_registers_at_derms_then_unenroll_deregisters(
 
     # the worker sends the enroll message; the DERMS registers the device
     sync = wait_until(lambda: _settled(pe.sync_requests.get(kind="enroll").pk))
-    assert (sync.state, sync.ack, sync.ack_format) == ("synchronized", "positive", "current")
+    assert (sync.state, sync.ack, sync.ack_format) == ("sent", "positive", "current")
     derms = httpx.get(f"{simulators_url}/derms/_control/devices").json()["devices"]
     assert derms["TSTAT-A1"]["entity_group"] == "smart-stat-ecobee"
     status = call(client, "get", f"/program-enrollments/{pe.pk}", key_a).json()
@@ -126,7 +126,7 @@ def test_create_by_esiid_registers_at_derms_then_unenroll_deregisters(
     assert response.status_code == 200, response.content
     assert (response.json()["status"], response.json()["removal_method"]) == ("unenrolled", "keep")
     sync = wait_until(lambda: _settled(pe.sync_requests.get(kind="unenroll").pk))
-    assert sync.state == SyncRequest.State.SYNCHRONIZED
+    assert sync.state == SyncRequest.State.SENT
     status = call(client, "get", f"/program-enrollments/{pe.pk}", key_a).json()
     assert [(d["status"], d["head_end_status"]) for d in status["devices"]] == [
         ("removed", "de_registered")

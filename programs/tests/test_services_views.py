@@ -151,7 +151,7 @@ def test_deprecated_ack_is_accepted_and_marked(simulators_url):
     customer, premise = customer_with_premise()
     enrollment = _enroll(setup, customer, premise, serial="OLD-1")
     sync = outbox.sync_request_send(request_id=enrollment.sync_requests.get().pk)
-    assert (sync.state, sync.ack, sync.ack_format) == ("synchronized", "positive", "deprecated")
+    assert (sync.state, sync.ack, sync.ack_format) == ("sent", "positive", "deprecated")
     assert enrollment.devices.get().head_end_status == Device.HeadEndStatus.REGISTERED
 
 
@@ -173,7 +173,7 @@ def test_outage_waits_in_the_database_then_the_sweeper_sends(simulators_url):
     httpx.delete(f"{simulators_url}/_faults")
     assert outbox.sync_requests_due() == [sync.pk]
     sync = outbox.sync_request_send(request_id=sync.pk)
-    assert (sync.state, sync.attempts) == ("synchronized", 2)
+    assert (sync.state, sync.attempts) == ("sent", 2)
 
 
 # --- screens -------------------------------------------------------------------------------

@@ -26,11 +26,7 @@ pytestmark = [pytest.mark.worker]
 
 def _settled(request_id: int) -> SyncRequest | None:
     request = SyncRequest.objects.get(pk=request_id)
-    return (
-        request
-        if request.state in (SyncRequest.State.SYNCHRONIZED, SyncRequest.State.ERROR)
-        else None
-    )
+    return request if request.state in (SyncRequest.State.SENT, SyncRequest.State.FAILED) else None
 
 
 def _derms(base: str) -> dict:
@@ -71,7 +67,7 @@ def test_byo_enroll_registered_then_replace_then_unenroll(celery_worker, simulat
         }
     ]
     sync = wait_until(lambda: _settled(sync.pk))
-    assert sync.state == SyncRequest.State.SYNCHRONIZED
+    assert sync.state == SyncRequest.State.SENT
     assert (sync.ack, sync.ack_format, sync.attempts) == ("positive", "current", 1)
     device.refresh_from_db()
     assert device.head_end_status == Device.HeadEndStatus.REGISTERED
@@ -86,7 +82,7 @@ def test_byo_enroll_registered_then_replace_then_unenroll(celery_worker, simulat
     replace = enrollment.sync_requests.get(kind=SyncRequest.Kind.REPLACE)
     assert [d["action"] for d in replace.payload["devices"]] == ["deregister", "register"]
     replace = wait_until(lambda: _settled(replace.pk))
-    assert replace.state == SyncRequest.State.SYNCHRONIZED
+    assert replace.state == SyncRequest.State.SENT
     device.refresh_from_db()
     new = Device.objects.get(serial_number="TSTAT-0002")
     assert (device.status, device.head_end_status) == ("replaced", "de_registered")
@@ -100,7 +96,7 @@ def test_byo_enroll_registered_then_replace_then_unenroll(celery_worker, simulat
     )
     unenroll = enrollment.sync_requests.get(kind=SyncRequest.Kind.UNENROLL)
     unenroll = wait_until(lambda: _settled(unenroll.pk))
-    assert unenroll.state == SyncRequest.State.SYNCHRONIZED
+    assert unenroll.state == SyncRequest.State.SENT
     new.refresh_from_db()
     assert (new.status, new.head_end_status) == ("removed", "de_registered")
     state = _derms(simulators_url)["devices"]
@@ -143,7 +139,7 @@ def test_utility_owned_device_passes_through_a_work_order(celery_worker, simulat
     enrollment.refresh_from_db()
     assert enrollment.status == ProgramEnrollment.Status.ACTIVE
     sync = wait_until(lambda: _settled(enrollment.sync_requests.get().pk))
-    assert sync.state == SyncRequest.State.SYNCHRONIZED
+    assert sync.state == SyncRequest.State.SENT
     device.refresh_from_db()
     assert (device.status, device.head_end_status) == ("active", "registered")
 
@@ -154,7 +150,7 @@ def test_utility_owned_device_passes_through_a_work_order(celery_worker, simulat
     removal = WorkOrder.objects.get(kind=WorkOrder.Kind.REMOVAL)
     assert (removal.device_id, removal.status) == (device.pk, "open")
     unenroll = wait_until(lambda: _settled(enrollment.sync_requests.get(kind="unenroll").pk))
-    assert unenroll.state == SyncRequest.State.SYNCHRONIZED
+    assert unenroll.state == SyncRequest.State.SENT
     device.refresh_from_db()
     assert device.head_end_status == Device.HeadEndStatus.DE_REGISTERED
 
@@ -197,7 +193,7 @@ def test_negative_and_partial_acknowledgements(celery_worker, simulators_url):
         channel_reference="AGG-77",
     )
     nack = wait_until(lambda: _settled(rejected.sync_requests.get().pk))
-    assert (nack.state, nack.ack) == ("error", "negative")
+    assert (nack.state, nack.ack) == ("failed", "negative")
     assert nack.last_error == (
         "Negative acknowledgement: Entity group or device rejected by the DERMS "
         "(unknown to the head end)."
@@ -209,7 +205,7 @@ def test_negative_and_partial_acknowledgements(celery_worker, simulators_url):
     assert "OK-1" not in _derms(simulators_url)["devices"]
 
     part = wait_until(lambda: _settled(partial.sync_requests.get().pk))
-    assert (part.state, part.ack, part.ack_format) == ("error", "positive", "current")
+    assert (part.state, part.ack, part.ack_format) == ("failed", "positive", "current")
     assert part.last_error == "1 of 2 devices in Error at the head end."
     assert dict(partial.devices.values_list("serial_number", "head_end_status")) == {
         "OK-2": "registered",
@@ -264,11 +260,7 @@ def test_events_opt_out_and_unavailability_reach_the_derms(
     assert (second.merged, second.window.pk) == (1, first.window.pk)
     assert Unavailability.objects.filter(device=dev_b).count() == 1
     wait_until(
-        lambda: (
-            not SyncRequest.objects.filter(kind="unavailability")
-            .exclude(state="synchronized")
-            .exists()
-        )
+        lambda: not SyncRequest.objects.filter(kind="unavailability").exclude(state="sent").exists()
     )
     windows = _derms(simulators_url)["unavailability"]["EV-B"]
     assert windows == {
@@ -299,7 +291,7 @@ def test_events_opt_out_and_unavailability_reach_the_derms(
 
     services.reservation_opt_out(reservation=reservation, channel="agent")
     sync = wait_until(lambda: _settled(SyncRequest.objects.get(kind="opt_out").pk))
-    assert sync.state == SyncRequest.State.SYNCHRONIZED
+    assert sync.state == SyncRequest.State.SENT
     event = httpx.get(
         f"{simulators_url}/derms/v1/events", headers={"Authorization": "Bearer x"}
     ).json()
