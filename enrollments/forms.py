@@ -260,14 +260,16 @@ class DetailsForm(forms.Form):
         utility: Utility,
         channel: str,
         existing_customer: Customer | None,
-        credit_on_file: bool = False,
+        secrets_on_file: dict[str, str] | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.utility = utility
         self.channel = channel
         self.existing_customer = existing_customer
-        self.credit_on_file = credit_on_file
+        # What an earlier pass of this step left in the draft's encrypted secret (SSN, date of
+        # birth, licence): a blank field keeps it; the page says so without showing it.
+        self.secrets_on_file = {k: v for k, v in (secrets_on_file or {}).items() if v}
         self.fields["meter_number"].label = utility.meter_number_label
         if "language" in self.fields and not self.is_bound:
             # A customer who browses in Spanish most likely wants Spanish documents.
@@ -280,6 +282,59 @@ class DetailsForm(forms.Form):
             del self.fields["password2"]
         if "requested_start_date" in self.fields and not self.is_bound:
             self.fields["requested_start_date"].initial = earliest_start_date("switch")
+        for name, hint in self.on_file_hints().items():
+            self.fields[name].help_text = hint
+
+    def on_file_hints(self) -> dict[str, str]:
+        """Per secret field kept in the draft: what the page may say about it (never more
+        than the last 4 of the SSN, the last 2 of the licence)."""
+        hints: dict[str, str] = {}
+        on_file = self.secrets_on_file
+        if "ssn" in self.fields and on_file.get("ssn"):
+            hints["ssn"] = _("SSN on file ending %(last4)s — leave blank to keep it.") % {
+                "last4": on_file["ssn"][-4:]
+            }
+        if "date_of_birth" in self.fields and on_file.get("date_of_birth"):
+            hints["date_of_birth"] = _("Date of birth on file — leave blank to keep it.")
+        if "drivers_license" in self.fields and on_file.get("drivers_license"):
+            hints["drivers_license"] = _(
+                "Driver's license on file ending %(last2)s — leave blank to keep it."
+            ) % {"last2": on_file["drivers_license"][-2:]}
+        return hints
+
+    @property
+    def credit_on_file(self) -> bool:
+        return bool(self.secrets_on_file.get("ssn") and self.secrets_on_file.get("date_of_birth"))
+
+    def typed_secrets(self) -> dict[str, str]:
+        """The secret fields typed in this pass that passed their own checks (for the draft's
+        encrypted secret), whatever the rest of the form says."""
+        cleaned = getattr(self, "cleaned_data", {})
+        kept: dict[str, str] = {}
+        for name in self.SECRET_FIELDS:
+            value = cleaned.get(name)
+            if name in self.fields and value and name not in self.errors:
+                kept[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        return kept
+
+    def typed_values(self) -> dict:
+        """What was typed in the non-secret fields, as typed (to show again after F5)."""
+        typed: dict = {}
+        for name, field in self.fields.items():
+            if name in self.SECRET_FIELDS or name.startswith("password"):
+                continue
+            value = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            if isinstance(value, (str, bool)):
+                typed[name] = value
+        return typed
+
+    def forget_secrets(self) -> None:
+        """Drop the secret fields from the bound data once validated: a re-render with errors
+        never writes the SSN, date of birth or licence back into the page."""
+        data = self.data.copy()
+        for name in self.SECRET_FIELDS:
+            data.pop(name, None)
+        self.data = data
 
     def clean_phone(self):
         value = self.cleaned_data["phone"].strip()
@@ -341,16 +396,16 @@ class DetailsForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if self.existing_customer is None:
-            has_credit = cleaned.get("ssn") and cleaned.get("date_of_birth")
-            if self.credit_on_file and not cleaned.get("ssn"):
-                has_credit = True  # given on an earlier pass; kept encrypted in the draft
-            if not has_credit and not cleaned.get("deposit_alternative"):
+            # Given on an earlier pass: kept encrypted in the draft, a blank field keeps it.
+            has_ssn = cleaned.get("ssn") or self.secrets_on_file.get("ssn")
+            has_dob = cleaned.get("date_of_birth") or self.secrets_on_file.get("date_of_birth")
+            if not (has_ssn and has_dob) and not cleaned.get("deposit_alternative"):
                 # PUCT 25.478: credit by SSN/DOB, or an alternative such as a deposit.
-                if not cleaned.get("ssn") and "ssn" not in self.errors:
+                if not has_ssn and "ssn" not in self.errors:
                     self.add_error(
                         "ssn", _("Enter the SSN and date of birth, or choose an alternative below.")
                     )
-                if not cleaned.get("date_of_birth") and "date_of_birth" not in self.errors:
+                if not has_dob and "date_of_birth" not in self.errors:
                     self.add_error(
                         "date_of_birth",
                         _("Enter the date of birth, or choose an alternative below."),
@@ -392,6 +447,40 @@ class DetailsForm(forms.Form):
                 except forms.ValidationError as exc:
                     self.add_error("password1", exc)
         return cleaned
+
+
+class ProductForm(forms.Form):
+    """The plan chosen from the products table (one of the plans this channel may sell)."""
+
+    plan = forms.ChoiceField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Choose a plan from the table."),
+            "invalid_choice": _("Choose a plan from the table."),
+        },
+    )
+
+    def __init__(self, *args, plans: list[Plan], **kwargs):
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "plan").choices = [(p.code, p.name) for p in plans]
+
+
+class CustomerChoiceForm(forms.Form):
+    """Quick Enrollment's New or existing customer: "new" or the id of a customer found."""
+
+    customer = forms.CharField(
+        widget=forms.HiddenInput,
+        error_messages={"required": _("Choose New customer or a customer from the search.")},
+    )
+
+    def clean_customer(self) -> Customer | None:
+        choice = self.cleaned_data["customer"]
+        if choice == "new":
+            return None
+        found = Customer.objects.filter(pk=int(choice) if choice.isdigit() else 0).first()
+        if found is None:
+            raise forms.ValidationError(_("Choose New customer or a customer from the search."))
+        return found
 
 
 class DatesForm(forms.Form):
