@@ -32,11 +32,10 @@ from enrollments.forms import (
 from enrollments.models import ConsentMethod, Customer, Enrollment, EnrollmentDraft
 from enrollments.services import (
     EnrollmentInput,
+    Login,
     Proof,
-    customer_login_create,
     enrollment_submit,
     plans_available,
-    set_password_email_send,
 )
 from opsadmin.errors import ApplicationError
 from opsadmin.models import CustomerType, SystemSetup, Utility
@@ -472,7 +471,7 @@ def draft_submit(
     """
     locked = EnrollmentDraft.objects.select_for_update().get(pk=draft.pk)
     if token != str(locked.token):
-        raise ApplicationError("This form is out of date. Reload the page.", code="stale")
+        raise ApplicationError(gettext("This form is out of date. Reload the page."), code="stale")
     if locked.enrollment is not None:  # no query when enrollment_id is unset
         _draft_sync(draft, locked)  # submitted by a request that got here first
         return locked.enrollment
@@ -491,16 +490,12 @@ def draft_submit(
             signed_contract=signed_contract,
             acknowledgements=tuple(acknowledgements),
         ),
+        # the wizard's customer chose a password; an agent's gets the set-password email
+        login=Login(
+            password_hash=draft_secret(locked).get("password_hash", "") if wizard else "",
+            base_url="" if wizard else base_url,
+        ),
     )
-    customer = enrollment.customer
-    if wizard:
-        customer_login_create(
-            customer=customer, password_hash=draft_secret(locked).get("password_hash", "")
-        )
-    else:
-        user, created = customer_login_create(customer=customer)
-        if created:
-            set_password_email_send(user=user, base_url=base_url, language=customer.language)
     locked.enrollment = enrollment
     locked.step = "done"
     locked.secret = ""  # the enrollment holds what it needs (SSN encrypted; last 4 kept)
