@@ -276,7 +276,7 @@ class DetailsStep(Step):
         form.secrets_on_file = draft_secret(draft)
         form.forget_secrets()
         for name, hint in form.on_file_hints().items():
-            form.fields[name].help_text = hint
+            form[name].help_text = hint  # the bound field, made when the form was validated
 
 
 TYPED_DETAILS = "details_typed"
