@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url
@@ -314,8 +315,12 @@ def _render(request, flow, draft, view_step, status=200, **bound):
             current = urlsplit(htmx.current_url or "").path
             if current != url:
                 push_url(response, url)
-        return response
-    return render(request, "enrollments/flow.html", ctx, status=status)
+    else:
+        response = render(request, "enrollments/flow.html", ctx, status=status)
+    # Back and F5 always ask the server (the draft is the truth), and no cache keeps a page
+    # holding a person's details.
+    add_never_cache_headers(response)
+    return response
 
 
 def _after_step(request, flow, draft, **bound):
