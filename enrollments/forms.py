@@ -7,7 +7,7 @@ import re
 from django import forms
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from enrollments.dates import earliest_start_date, market_today, start_date_problem
@@ -291,13 +291,13 @@ class DetailsForm(forms.Form):
         hints: dict[str, str] = {}
         on_file = self.secrets_on_file
         if "ssn" in self.fields and on_file.get("ssn"):
-            hints["ssn"] = _("SSN on file ending %(last4)s — leave blank to keep it.") % {
+            hints["ssn"] = gettext("SSN on file ending %(last4)s — leave blank to keep it.") % {
                 "last4": on_file["ssn"][-4:]
             }
         if "date_of_birth" in self.fields and on_file.get("date_of_birth"):
-            hints["date_of_birth"] = _("Date of birth on file — leave blank to keep it.")
+            hints["date_of_birth"] = gettext("Date of birth on file — leave blank to keep it.")
         if "drivers_license" in self.fields and on_file.get("drivers_license"):
-            hints["drivers_license"] = _(
+            hints["drivers_license"] = gettext(
                 "Driver's license on file ending %(last2)s — leave blank to keep it."
             ) % {"last2": on_file["drivers_license"][-2:]}
         return hints
@@ -331,7 +331,7 @@ class DetailsForm(forms.Form):
     def forget_secrets(self) -> None:
         """Drop the secret fields from the bound data once validated: a re-render with errors
         never writes the SSN, date of birth or licence back into the page."""
-        data = self.data.copy()
+        data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict or a dict
         for name in self.SECRET_FIELDS:
             data.pop(name, None)
         self.data = data
@@ -533,9 +533,10 @@ class ReviewForm(forms.Form):
 
     def __init__(self, *args, channel: str, needs_document: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        for code, text in ACKNOWLEDGEMENTS:
-            if channel == Enrollment.Channel.WIZARD:
-                text = WEB_ACKNOWLEDGEMENTS[code]
+        for code, staff_text in ACKNOWLEDGEMENTS:
+            text = (
+                WEB_ACKNOWLEDGEMENTS[code] if channel == Enrollment.Channel.WIZARD else staff_text
+            )
             self.fields[f"ack_{code}"] = forms.BooleanField(
                 label=text,
                 error_messages={"required": _("Confirm this statement to continue.")},

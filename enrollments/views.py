@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url
@@ -46,7 +47,7 @@ class Flow:
     channel: str
     ns: str
     base_template: str
-    title: str
+    title: str | Promise
 
 
 QUICK = Flow(Enrollment.Channel.QUICK, "quick", "staff_base.html", "Enroll Customer")
