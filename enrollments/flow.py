@@ -17,6 +17,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -83,6 +84,8 @@ class StepRequest:
     ip: str | None = None
     user_agent: str = ""
     base_url: str = "/"
+    affiliate: str = ""  # the wizard's affiliate / campaign code, already checked
+    resume_link: str = ""  # the wizard's "finish your signup" link
 
 
 class Step:
@@ -99,6 +102,9 @@ class Step:
     needs: tuple[str, ...] = ()
     in_path = True  # False: an action on another step (changing the dates on the review)
     form_key = ""  # the context name of its (bound) form
+    shown_after_error = ""  # the step a form with errors re-renders (default: this one)
+    saved_message: str | Promise | None = None  # a flash message after a save
+    show_form_after_save = False  # the next step shows this form again (no second read)
 
     @property
     def label(self):
@@ -124,6 +130,14 @@ class Step:
 
     def keep(self, draft: EnrollmentDraft, form) -> None:
         """An invalid form: keep what may be kept of it (nothing, by default)."""
+
+    def error_context(self, form) -> dict:
+        """What the page shows for an invalid form (its bound form, by default)."""
+        return {self.form_key: form}
+
+    def error_flash(self, form) -> str | None:
+        """A flash message for an invalid form whose errors have no field on the page."""
+        return None
 
 
 def draft_utilities(draft: EnrollmentDraft) -> list[Utility]:
@@ -157,9 +171,8 @@ class SearchStep(Step):
             "promo_code": form.cleaned_data["promo_code"],
             "customer_type": form.cleaned_data["customer_type"],
         }
-        affiliate = getattr(form, "affiliate", "")
-        if draft.channel == Enrollment.Channel.WIZARD and affiliate:
-            data["affiliate_code"] = affiliate
+        if draft.channel == Enrollment.Channel.WIZARD and request.affiliate:
+            data["affiliate_code"] = request.affiliate
         changed = draft.data.get("zip_code") != data["zip_code"]
         draft_save_step(
             draft=draft,
@@ -174,6 +187,7 @@ class OptionsStep(Step):
     template = "enrollments/steps/options.html"
     needs = ("zip_code",)
     form_key = "options_form"
+    show_form_after_save = True  # above the products
 
     def form(self, draft, data=None, files=None):
         return OptionsForm(data, utilities=draft_utilities(draft), channel=draft.channel)
@@ -208,6 +222,9 @@ class ProductsStep(Step):
     def save(self, draft, form, request):
         draft_save_step(draft=draft, step="products", data={"plan": form.cleaned_data["plan"]})
 
+    def error_context(self, form) -> dict:
+        return {self.form_key: form, "products_error": form.errors["plan"][0]}
+
 
 class CustomerStep(Step):
     """Quick Enrollment only: a new customer or one found by the search. Not on the web, nor
@@ -229,6 +246,9 @@ class CustomerStep(Step):
         draft_save_step(
             draft=draft, step="customer", data={"customer_choice": form.data.get("customer")}
         )
+
+    def error_flash(self, form) -> str | None:
+        return form.errors["customer"][0]
 
 
 class DetailsStep(Step):
@@ -261,6 +281,8 @@ class DetailsStep(Step):
         draft_save_step(
             draft=draft, step="details", data=data, secret=secret, clear=(TYPED_DETAILS,)
         )
+        if draft.channel == Enrollment.Channel.WIZARD and request.resume_link:
+            draft_resume_email_send(draft=draft, link=request.resume_link)
 
     def keep(self, draft, form) -> None:
         """Bug 1 of #23: an error elsewhere on the page never costs the agent the SSN. What
@@ -320,6 +342,8 @@ class DatesStep(Step):
     needs = ReviewStep.needs
     in_path = False
     form_key = "dates_form"
+    shown_after_error = "review"
+    saved_message = _("Enrollment dates changed.")
 
     def can_enter(self, draft) -> bool:
         return draft.step == "review" and all(draft.data.get(k) for k in self.needs)

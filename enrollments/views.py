@@ -337,12 +337,15 @@ def _invalid(request, flow, draft, step, **bound):
     return _render(request, flow, draft, step, status=422, **bound)
 
 
-def _step_request(request) -> flows.StepRequest:
+def _step_request(request, flow: Flow, draft: EnrollmentDraft) -> flows.StepRequest:
+    wizard = flow is WIZARD
     return flows.StepRequest(
         actor=request.user if request.user.is_authenticated else None,
         ip=request.META.get("REMOTE_ADDR"),
         user_agent=request.headers.get("user-agent", ""),
         base_url=request.build_absolute_uri("/"),
+        affiliate=_affiliate(request, flow),
+        resume_link=request.build_absolute_uri(_url(flow, "page", draft)) if wizard else "",
     )
 
 
@@ -431,30 +434,23 @@ def _step(request, flow: Flow, token: UUID, step: str):
 
 
 def _save(request, flow: Flow, draft: EnrollmentDraft, spec: flows.Step, form):
-    """Validate the step's form; keep what may be kept when it has errors; else save it."""
-    shown = spec.name if spec.in_path else "review"
-    if spec.name == "search":
-        form.affiliate = _affiliate(request, flow)
+    """Validate the step's form; keep what may be kept when it has errors; else save it.
+    Everything particular to a step is in the step table (``enrollments.flow.STEPS``)."""
+    shown = spec.shown_after_error or spec.name
     if not form.is_valid():
         spec.keep(draft, form)
-        bound = {spec.form_key: form}
-        if spec.name == "products":
-            bound["products_error"] = form.errors["plan"][0]
-        if spec.name == "customer":
-            messages.error(request, form.errors["customer"][0])
-        return _invalid(request, flow, draft, shown, **bound)
+        flash = spec.error_flash(form)
+        if flash:
+            messages.error(request, flash)
+        return _invalid(request, flow, draft, shown, **spec.error_context(form))
     try:
-        spec.save(draft, form, _step_request(request))
+        spec.save(draft, form, _step_request(request, flow, draft))
     except ApplicationError as exc:
         return _invalid(request, flow, draft, shown, **{spec.form_key: form}, review_error=exc)
-    if spec.name == "details" and flow is WIZARD:
-        flows.draft_resume_email_send(
-            draft=draft, link=request.build_absolute_uri(_url(flow, "page", draft))
-        )
-    if spec.name == "dates":
-        messages.success(request, _("Enrollment dates changed."))
-    if spec.name == "options":  # shown again above the products: no second read of its choices
-        return _after_step(request, flow, draft, options_form=form)
+    if spec.saved_message:
+        messages.success(request, str(spec.saved_message))
+    if spec.show_form_after_save:
+        return _after_step(request, flow, draft, **{spec.form_key: form})
     return _after_step(request, flow, draft)
 
 
