@@ -7,7 +7,7 @@ import re
 from django import forms
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from enrollments.dates import earliest_start_date, market_today, start_date_problem
@@ -260,14 +260,16 @@ class DetailsForm(forms.Form):
         utility: Utility,
         channel: str,
         existing_customer: Customer | None,
-        credit_on_file: bool = False,
+        secrets_on_file: dict[str, str] | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.utility = utility
         self.channel = channel
         self.existing_customer = existing_customer
-        self.credit_on_file = credit_on_file
+        # What an earlier pass of this step left in the draft's encrypted secret (SSN, date of
+        # birth, licence): a blank field keeps it; the page says so without showing it.
+        self.secrets_on_file = {k: v for k, v in (secrets_on_file or {}).items() if v}
         self.fields["meter_number"].label = utility.meter_number_label
         if "language" in self.fields and not self.is_bound:
             # A customer who browses in Spanish most likely wants Spanish documents.
@@ -280,6 +282,59 @@ class DetailsForm(forms.Form):
             del self.fields["password2"]
         if "requested_start_date" in self.fields and not self.is_bound:
             self.fields["requested_start_date"].initial = earliest_start_date("switch")
+        for name, hint in self.on_file_hints().items():
+            self.fields[name].help_text = hint
+
+    def on_file_hints(self) -> dict[str, str]:
+        """Per secret field kept in the draft: what the page may say about it (never more
+        than the last 4 of the SSN, the last 2 of the licence)."""
+        hints: dict[str, str] = {}
+        on_file = self.secrets_on_file
+        if "ssn" in self.fields and on_file.get("ssn"):
+            hints["ssn"] = gettext("SSN on file ending %(last4)s — leave blank to keep it.") % {
+                "last4": on_file["ssn"][-4:]
+            }
+        if "date_of_birth" in self.fields and on_file.get("date_of_birth"):
+            hints["date_of_birth"] = gettext("Date of birth on file — leave blank to keep it.")
+        if "drivers_license" in self.fields and on_file.get("drivers_license"):
+            hints["drivers_license"] = gettext(
+                "Driver's license on file ending %(last2)s — leave blank to keep it."
+            ) % {"last2": on_file["drivers_license"][-2:]}
+        return hints
+
+    @property
+    def credit_on_file(self) -> bool:
+        return bool(self.secrets_on_file.get("ssn") and self.secrets_on_file.get("date_of_birth"))
+
+    def typed_secrets(self) -> dict[str, str]:
+        """The secret fields typed in this pass that passed their own checks (for the draft's
+        encrypted secret), whatever the rest of the form says."""
+        cleaned = getattr(self, "cleaned_data", {})
+        kept: dict[str, str] = {}
+        for name in self.SECRET_FIELDS:
+            value = cleaned.get(name)
+            if name in self.fields and value and name not in self.errors:
+                kept[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        return kept
+
+    def typed_values(self) -> dict:
+        """What was typed in the non-secret fields, as typed (to show again after F5)."""
+        typed: dict = {}
+        for name, field in self.fields.items():
+            if name in self.SECRET_FIELDS or name.startswith("password"):
+                continue
+            value = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            if isinstance(value, (str, bool)):
+                typed[name] = value
+        return typed
+
+    def forget_secrets(self) -> None:
+        """Drop the secret fields from the bound data once validated: a re-render with errors
+        never writes the SSN, date of birth or licence back into the page."""
+        data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict or a dict
+        for name in self.SECRET_FIELDS:
+            data.pop(name, None)
+        self.data = data
 
     def clean_phone(self):
         value = self.cleaned_data["phone"].strip()
@@ -339,18 +394,19 @@ class DetailsForm(forms.Form):
         return self.cleaned_data["billing_state"].strip().upper()
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.existing_customer is None:
-            has_credit = cleaned.get("ssn") and cleaned.get("date_of_birth")
-            if self.credit_on_file and not cleaned.get("ssn"):
-                has_credit = True  # given on an earlier pass; kept encrypted in the draft
-            if not has_credit and not cleaned.get("deposit_alternative"):
+            # Given on an earlier pass: kept encrypted in the draft, a blank field keeps it.
+            has_ssn = cleaned.get("ssn") or self.secrets_on_file.get("ssn")
+            has_dob = cleaned.get("date_of_birth") or self.secrets_on_file.get("date_of_birth")
+            if not (has_ssn and has_dob) and not cleaned.get("deposit_alternative"):
                 # PUCT 25.478: credit by SSN/DOB, or an alternative such as a deposit.
-                if not cleaned.get("ssn") and "ssn" not in self.errors:
+                if not has_ssn and "ssn" not in self.errors:
                     self.add_error(
                         "ssn", _("Enter the SSN and date of birth, or choose an alternative below.")
                     )
-                if not cleaned.get("date_of_birth") and "date_of_birth" not in self.errors:
+                if not has_dob and "date_of_birth" not in self.errors:
                     self.add_error(
                         "date_of_birth",
                         _("Enter the date of birth, or choose an alternative below."),
@@ -394,6 +450,40 @@ class DetailsForm(forms.Form):
         return cleaned
 
 
+class ProductForm(forms.Form):
+    """The plan chosen from the products table (one of the plans this channel may sell)."""
+
+    plan = forms.ChoiceField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Choose a plan from the table."),
+            "invalid_choice": _("Choose a plan from the table."),
+        },
+    )
+
+    def __init__(self, *args, plans: list[Plan], **kwargs):
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "plan").choices = [(p.code, p.name) for p in plans]
+
+
+class CustomerChoiceForm(forms.Form):
+    """Quick Enrollment's New or existing customer: "new" or the id of a customer found."""
+
+    customer = forms.CharField(
+        widget=forms.HiddenInput,
+        error_messages={"required": _("Choose New customer or a customer from the search.")},
+    )
+
+    def clean_customer(self) -> Customer | None:
+        choice = self.cleaned_data["customer"]
+        if choice == "new":
+            return None
+        found = Customer.objects.filter(pk=int(choice) if choice.isdigit() else 0).first()
+        if found is None:
+            raise forms.ValidationError(_("Choose New customer or a customer from the search."))
+        return found
+
+
 class DatesForm(forms.Form):
     """Change Enrollment Dates on the acknowledgement screen."""
 
@@ -401,7 +491,8 @@ class DatesForm(forms.Form):
     requested_start_date = DetailsForm.base_fields["requested_start_date"]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         requested = cleaned.get("requested_start_date")
         if requested and cleaned.get("enrollment_type"):
             problem = start_date_problem(requested, cleaned["enrollment_type"])
@@ -444,9 +535,10 @@ class ReviewForm(forms.Form):
 
     def __init__(self, *args, channel: str, needs_document: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        for code, text in ACKNOWLEDGEMENTS:
-            if channel == Enrollment.Channel.WIZARD:
-                text = WEB_ACKNOWLEDGEMENTS[code]
+        for code, staff_text in ACKNOWLEDGEMENTS:
+            text = (
+                WEB_ACKNOWLEDGEMENTS[code] if channel == Enrollment.Channel.WIZARD else staff_text
+            )
             self.fields[f"ack_{code}"] = forms.BooleanField(
                 label=text,
                 error_messages={"required": _("Confirm this statement to continue.")},
@@ -506,7 +598,8 @@ class PlanForm(forms.ModelForm):
         }
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("etf_type") == Plan.EtfType.NONE and cleaned.get("etf_amount"):
             self.add_error("etf_amount", "A plan with no ETF has amount 0.")
         if cleaned.get("etf_type") in (
@@ -557,7 +650,8 @@ class PromoCodeForm(forms.ModelForm):
         return code
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("valid_from"), cleaned.get("valid_until")
         if start and end and end < start:
             self.add_error("valid_until", "The end date is before the start date.")
@@ -615,7 +709,8 @@ class PlanBillCreditForm(forms.ModelForm):
         fields = ["min_kwh", "max_kwh", "amount"]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         low, high = cleaned.get("min_kwh"), cleaned.get("max_kwh")
         if low is not None and high is not None and high < low:
             self.add_error("max_kwh", "Up to must be at least From.")

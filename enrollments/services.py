@@ -12,6 +12,7 @@ from datetime import date
 from django.core.files.base import File
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.services import billing_request_create, billing_requests_create
 from enrollments.dates import add_months, market_today, rescission_deadline
@@ -347,9 +348,11 @@ def promo_code_lookup(*, code: str, channel: str, day: date | None = None) -> Pr
     """The promo code if it may be used today on this channel; else ApplicationError."""
     promo = PromoCode.objects.filter(code__iexact=code.strip()).first()
     if promo is None:
-        raise ApplicationError("We don't recognise that promo code.", field="promo_code")
+        raise ApplicationError(gettext("We don't recognise that promo code."), field="promo_code")
     if not promo.is_valid_on(day or market_today(), channel):
-        raise ApplicationError("That promo code is expired or not valid here.", field="promo_code")
+        raise ApplicationError(
+            gettext("That promo code is expired or not valid here."), field="promo_code"
+        )
     return promo
 
 
@@ -457,23 +460,23 @@ def _validate(
     data: EnrollmentInput, channel: str, ctx: SubmitContext | None = None
 ) -> tuple[Utility, CustomerType, Plan]:
     if not (len(data.zip_code) == 5 and data.zip_code.isdigit()):
-        raise ApplicationError("Enter a 5-digit zip code.", field="zip_code")
+        raise ApplicationError(gettext("Enter a 5-digit zip code."), field="zip_code")
     utility = _utility(data.utility_code, ctx)
     if utility is None:
-        raise ApplicationError("Unknown utility.", field="utility_code")
+        raise ApplicationError(gettext("Unknown utility."), field="utility_code")
     if not _serves_zip(utility, data.zip_code, ctx):
-        raise ApplicationError("Oops! We don't service your area!", field="zip_code")
+        raise ApplicationError(gettext("Oops! We don't service your area!"), field="zip_code")
     customer_type = _customer_type(data.customer_type_code, ctx)
     if customer_type is None:
-        raise ApplicationError("Unknown customer type.", field="customer_type_code")
+        raise ApplicationError(gettext("Unknown customer type."), field="customer_type_code")
     plan = _plan(data.plan_code, utility, customer_type, channel, ctx)
     if plan is None:
-        raise ApplicationError("That plan is not available here.", field="plan_code")
+        raise ApplicationError(gettext("That plan is not available here."), field="plan_code")
     if utility.is_ercot:
         validate_esiid_for_utility(data.esiid, utility)
     if _esiid_is_open(data.esiid, ctx):
         raise ApplicationError(
-            "This ESIID already has a pending or active enrollment.",
+            gettext("This ESIID already has a pending or active enrollment."),
             field="esiid",
             code="esiid_taken",
         )
@@ -490,9 +493,11 @@ def _promo(data: EnrollmentInput, channel: str, ctx: SubmitContext | None) -> Pr
         ctx.promos[code] = PromoCode.objects.filter(code__iexact=code).first()
     promo = ctx.promos[code]
     if promo is None:
-        raise ApplicationError("We don't recognise that promo code.", field="promo_code")
+        raise ApplicationError(gettext("We don't recognise that promo code."), field="promo_code")
     if not promo.is_valid_on(market_today(), channel):
-        raise ApplicationError("That promo code is expired or not valid here.", field="promo_code")
+        raise ApplicationError(
+            gettext("That promo code is expired or not valid here."), field="promo_code"
+        )
     return promo
 
 
@@ -514,7 +519,7 @@ def _extras(data: EnrollmentInput, channel: str, ctx: SubmitContext | None = Non
                 ctx.referrals[data.referral_source] = _referral(data.referral_source)
             referral = ctx.referrals[data.referral_source]
         if referral is None:
-            raise ApplicationError("Unknown referral source.", field="referral_source")
+            raise ApplicationError(gettext("Unknown referral source."), field="referral_source")
     consent = None
     if data.consent_method:
         if ctx is None or data.consent_method not in ctx.consents:
@@ -524,7 +529,7 @@ def _extras(data: EnrollmentInput, channel: str, ctx: SubmitContext | None = Non
         else:
             consent = ctx.consents[data.consent_method]
         if consent is None:
-            raise ApplicationError("Unknown consent method.", field="consent_method")
+            raise ApplicationError(gettext("Unknown consent method."), field="consent_method")
     return promo, referral, consent
 
 
@@ -538,77 +543,144 @@ def enrollment_submit(
     idempotency_key: str | None = None,
     proof: Proof | None = None,
     context: SubmitContext | None = None,
+    login: Login | None = None,
 ) -> Enrollment:
     """Validate and write customer, premise, enrollment and the Create Prospect outbox row
     in one transaction. The billing system hears of it after commit.
+
+    The work is a pipeline of named steps (``SUBMIT_PIPELINE``: validate, customer, premise,
+    enrollment, proof, login, outbox), each a small function with one job over a
+    ``Submission``, like a checkout's complete step.
 
     ``customer`` attaches the enrollment to an existing customer (enroll another account).
     ``idempotency_key`` (e.g. a form's token): a second call with the same key returns the
     enrollment the first one made and writes nothing. ``proof``: proof of authorization.
     ``context``: reference data kept across a batch (see ``SubmitContext``; the caller then
-    wraps each call in its own ``transaction.atomic()``).
+    wraps each call in its own ``transaction.atomic()``). ``login``: give the customer their
+    My Account login in the same transaction (Quick Enrollment, Signup Wizard).
     Raises ``ApplicationError`` (with ``field``) for anything a person must correct.
     """
     # With a context the caller's per-row atomic block is the savepoint; a refused row
     # raises through it and is rolled back there.
     with transaction.atomic(savepoint=context is None):
         return _submit(
-            data=data,
-            channel=channel,
-            actor=actor,
-            customer=customer,
-            source=source,
-            idempotency_key=idempotency_key,
-            proof=proof,
-            ctx=context,
+            Submission(
+                data=data,
+                channel=channel,
+                actor=actor if getattr(actor, "pk", None) else None,
+                customer=customer,
+                source=source or channel,
+                idempotency_key=idempotency_key or None,
+                proof=proof,
+                ctx=context,
+                login=login,
+            )
         )
 
 
-def _submit(
-    *,
-    data: EnrollmentInput,
-    channel: str,
-    actor,
-    customer: Customer | None,
-    source: str,
-    idempotency_key: str | None,
-    proof: Proof | None,
-    ctx: SubmitContext | None,
-) -> Enrollment:
-    if idempotency_key:
-        # Serialise submits of one key (a double click lands in two requests at once).
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [idempotency_key])
-        existing = Enrollment.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
+@dataclass(frozen=True)
+class Login:
+    """The My Account login an enrollment gives its customer (username = email): with the
+    password hash the customer chose (the wizard), else unusable until the customer sets it
+    through the one-time link emailed when ``base_url`` (which builds it) is given."""
+
+    password_hash: str = ""
+    base_url: str = ""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What validation found for one submission: the reference rows it names."""
+
+    utility: Utility
+    customer_type: CustomerType
+    plan: Plan
+    promo: PromoCode | None
+    referral: ReferralSource | None
+    consent: ConsentMethod | None
+
+
+@dataclass
+class Submission:
+    """One submission on its way through ``SUBMIT_PIPELINE``; each step fills its part."""
+
+    data: EnrollmentInput
+    channel: str
+    actor: User | None
+    customer: Customer | None
+    source: str
+    idempotency_key: str | None = None
+    proof: Proof | None = None
+    ctx: SubmitContext | None = None
+    login: Login | None = None
+    checked: Checked | None = None
+    premise: ServiceAccount | None = None
+    enrollment: Enrollment | None = None
+
+
+def _check(
+    data: EnrollmentInput, channel: str, ctx: SubmitContext | None, proof: Proof | None
+) -> Checked:
+    """Every rule a submission must pass before anything is written (shared by the one-row
+    pipeline and ``enrollments_submit_many``)."""
     utility, customer_type, plan = _validate(data, channel, ctx)
     promo, referral, consent = _extras(data, channel, ctx)
     if consent is not None and consent.requires_document and not (proof and proof.signed_contract):
-        raise ApplicationError("Upload the signed contract.", field="signed_contract")
-    if customer is None:
-        customer = _new_customer(data, customer_type)
-        customer.save(force_insert=True)
-    premise = _new_premise(data, customer, utility)
-    premise.save(force_insert=True)
-    actor = actor if getattr(actor, "pk", None) else None
-    # Written as submitted in one INSERT: the draft → submitted step of the life cycle is
-    # recorded below (EnrollmentEvent) exactly as enrollment_transition records it, without
-    # re-reading and locking a row nobody else can see yet (it was created in this
-    # transaction). The audit trail (pghistory) has the insert event with its context.
+        raise ApplicationError(gettext("Upload the signed contract."), field="signed_contract")
+    return Checked(utility, customer_type, plan, promo, referral, consent)
+
+
+def _submit_existing(sub: Submission) -> Enrollment | None:
+    """The enrollment an earlier submit with the same idempotency key made, if any."""
+    if not sub.idempotency_key:
+        return None
+    # Serialise submits of one key (a double click lands in two requests at once).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [sub.idempotency_key])
+    return Enrollment.objects.filter(idempotency_key=sub.idempotency_key).first()
+
+
+def _submit_validate(sub: Submission) -> None:
+    sub.checked = _check(sub.data, sub.channel, sub.ctx, sub.proof)
+
+
+def _submit_customer(sub: Submission) -> None:
+    """A new customer unless the enrollment is for an existing one (enroll another)."""
+    if sub.customer is None:
+        assert sub.checked is not None
+        sub.customer = _new_customer(sub.data, sub.checked.customer_type)
+        sub.customer.save(force_insert=True)
+
+
+def _submit_premise(sub: Submission) -> None:
+    assert sub.checked is not None and sub.customer is not None
+    sub.premise = _new_premise(sub.data, sub.customer, sub.checked.utility)
+    sub.premise.save(force_insert=True)
+
+
+def _submit_enrollment(sub: Submission) -> None:
+    """The enrollment, written as submitted in one INSERT, and its life-cycle event.
+
+    The draft -> submitted step is recorded (EnrollmentEvent) exactly as
+    enrollment_transition records it, without re-reading and locking a row nobody else can
+    see yet (it was created in this transaction). The audit trail (pghistory) has the insert
+    event with its context.
+    """
+    checked, data = sub.checked, sub.data
+    assert checked is not None and sub.customer is not None and sub.premise is not None
     try:
         enrollment = _new_enrollment(
             data,
-            customer=customer,
-            premise=premise,
-            plan=plan,
-            channel=channel,
-            actor=actor,
-            promo=promo,
-            referral=referral,
-            consent=consent,
-            proof=proof,
-            idempotency_key=idempotency_key,
+            customer=sub.customer,
+            premise=sub.premise,
+            plan=checked.plan,
+            channel=sub.channel,
+            actor=sub.actor,
+            promo=checked.promo,
+            referral=checked.referral,
+            consent=checked.consent,
+            proof=sub.proof,
+            idempotency_key=sub.idempotency_key,
         )
         enrollment.save(force_insert=True)
     except IntegrityError as exc:  # the partial unique indexes: a concurrent double submit
@@ -618,28 +690,83 @@ def _submit(
         ):
             raise
         raise ApplicationError(
-            "This ESIID already has a pending or active enrollment.",
+            gettext("This ESIID already has a pending or active enrollment."),
             field="esiid",
             code="esiid_taken",
         ) from exc
+    _submitted_event(enrollment, actor=sub.actor, source=sub.source).save(force_insert=True)
+    _log_submitted_transition(enrollment, source=sub.source)
+    if sub.ctx is not None:
+        sub.ctx.open_esiids.add(data.esiid)
+        sub.ctx.checked_esiids.add(data.esiid)
+    sub.enrollment = enrollment
+
+
+def _submit_proof(sub: Submission) -> None:
+    """The signed contract, when that is the proof of authorization (PUCT 25.474)."""
+    proof, enrollment = sub.proof, sub.enrollment
+    assert enrollment is not None
     if proof and proof.signed_contract:
         name = f"enrollment-{enrollment.pk}-{getattr(proof.signed_contract, 'name', 'contract')}"
         enrollment.signed_contract.save(name.rsplit("/", 1)[-1], proof.signed_contract, save=True)
-    _submitted_event(enrollment, actor=actor, source=source or channel).save(force_insert=True)
-    _log_submitted_transition(enrollment, source=source or channel)
-    if ctx is not None:
-        ctx.open_esiids.add(data.esiid)
-        ctx.checked_esiids.add(data.esiid)
-    billing_request_create(
-        kind="create_prospect",
-        subject_type="enrollment",
-        subject_id=enrollment.pk,
-        utility_code=utility.code,
-        payload=create_prospect_payload(enrollment),
-        idempotency_key=f"create_prospect:enrollment:{enrollment.pk}",
+
+
+def _submit_login(sub: Submission) -> None:
+    """The customer's My Account login, when the channel gives one at submission; an agent's
+    enrollment emails the set-password link (after commit, in the customer's language)."""
+    if sub.login is None:
+        return
+    assert sub.customer is not None
+    user, created = customer_login_create(
+        customer=sub.customer, password_hash=sub.login.password_hash
     )
-    logger.info("enrollment.submitted", extra={"enrollment_id": enrollment.pk, "channel": channel})
-    return enrollment
+    if created and sub.login.base_url and not sub.login.password_hash:
+        set_password_email_send(
+            user=user, base_url=sub.login.base_url, language=sub.customer.language
+        )
+
+
+def _submit_outbox(sub: Submission) -> None:
+    """The Create Prospect request to the billing system (sent after commit by the outbox)."""
+    assert sub.enrollment is not None and sub.checked is not None
+    billing_request_create(**_create_prospect_row(sub.enrollment, sub.checked.utility))
+    logger.info(
+        "enrollment.submitted",
+        extra={"enrollment_id": sub.enrollment.pk, "channel": sub.channel},
+    )
+
+
+def _create_prospect_row(enrollment: Enrollment, utility: Utility) -> dict:
+    return {
+        "kind": "create_prospect",
+        "subject_type": "enrollment",
+        "subject_id": enrollment.pk,
+        "utility_code": utility.code,
+        "payload": create_prospect_payload(enrollment),
+        "idempotency_key": f"create_prospect:enrollment:{enrollment.pk}",
+    }
+
+
+SUBMIT_PIPELINE = (
+    _submit_validate,
+    _submit_customer,
+    _submit_premise,
+    _submit_enrollment,
+    _submit_proof,
+    _submit_login,
+    _submit_outbox,
+)
+
+
+def _submit(sub: Submission) -> Enrollment:
+    """Run the pipeline; a key already used returns its enrollment and writes nothing."""
+    existing = _submit_existing(sub)
+    if existing is not None:
+        return existing
+    for step in SUBMIT_PIPELINE:
+        step(sub)
+    assert sub.enrollment is not None
+    return sub.enrollment
 
 
 def _new_customer(data: EnrollmentInput, customer_type: CustomerType) -> Customer:
@@ -769,26 +896,29 @@ def enrollments_submit_many(
     """
     actor = actor if getattr(actor, "pk", None) else None
     results: list[Enrollment | ApplicationError | None] = []
-    accepted: list[tuple[int, EnrollmentInput, Utility, CustomerType, Plan, tuple]] = []
+    accepted: list[tuple[int, EnrollmentInput, Checked]] = []
     for data in rows:
         try:
-            utility, customer_type, plan = _validate(data, channel, context)
-            extras = _extras(data, channel, context)
-            if extras[2] is not None and extras[2].requires_document:
-                raise ApplicationError("Upload the signed contract.", field="signed_contract")
+            # no proof in a batch: a consent that needs a signed contract is refused
+            checked = _check(data, channel, context, None)
         except ApplicationError as exc:
             results.append(exc)
             continue
         # a later row of this call with the same ESIID is refused, as it would be one by one
         context.open_esiids.add(data.esiid)
         context.checked_esiids.add(data.esiid)
-        accepted.append((len(results), data, utility, customer_type, plan, extras))
+        accepted.append((len(results), data, checked))
         results.append(None)
     if not accepted:
         return [r for r in results if r is not None]
-    customers = Customer.objects.bulk_create([_new_customer(a[1], a[3]) for a in accepted])
+    customers = Customer.objects.bulk_create(
+        [_new_customer(data, checked.customer_type) for _i, data, checked in accepted]
+    )
     premises = ServiceAccount.objects.bulk_create(
-        [_new_premise(a[1], c, a[2]) for a, c in zip(accepted, customers, strict=True)]
+        [
+            _new_premise(data, c, checked.utility)
+            for (_i, data, checked), c in zip(accepted, customers, strict=True)
+        ]
     )
     # an open enrollment a concurrent submit made for one of the ESIIDs: IntegrityError
     enrollments = Enrollment.objects.bulk_create(
@@ -797,18 +927,16 @@ def enrollments_submit_many(
                 data,
                 customer=c,
                 premise=p,
-                plan=plan,
+                plan=checked.plan,
                 channel=channel,
                 actor=actor,
-                promo=extras[0],
-                referral=extras[1],
-                consent=extras[2],
+                promo=checked.promo,
+                referral=checked.referral,
+                consent=checked.consent,
                 proof=None,
                 idempotency_key=None,
             )
-            for (_i, data, _u, _t, plan, extras), c, p in zip(
-                accepted, customers, premises, strict=True
-            )
+            for (_i, data, checked), c, p in zip(accepted, customers, premises, strict=True)
         ]
     )
     EnrollmentEvent.objects.bulk_create(
@@ -816,15 +944,8 @@ def enrollments_submit_many(
     )
     billing_requests_create(
         rows=[
-            {
-                "kind": "create_prospect",
-                "subject_type": "enrollment",
-                "subject_id": e.pk,
-                "utility_code": a[2].code,
-                "payload": create_prospect_payload(e),
-                "idempotency_key": f"create_prospect:enrollment:{e.pk}",
-            }
-            for a, e in zip(accepted, enrollments, strict=True)
+            _create_prospect_row(e, checked.utility)
+            for (_i, _data, checked), e in zip(accepted, enrollments, strict=True)
         ]
     )
     for (index, *_rest), enrollment in zip(accepted, enrollments, strict=True):

@@ -6,20 +6,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.hashers import make_password
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url
 
 from enrollments import flow as flows
-from enrollments.forms import DatesForm, DetailsForm, OptionsForm, ReviewForm, SearchForm
+from enrollments.forms import (
+    DEPOSIT_ALTERNATIVES,
+    DatesForm,
+    DetailsForm,
+    OptionsForm,
+    ReviewForm,
+    SearchForm,
+)
 from enrollments.models import ConsentMethod, Customer, Enrollment, EnrollmentDraft
 from enrollments.pricing import TOU_EFL_ASSUMPTION
 from enrollments.products_extras import SESSION_KEY as OWN_USAGE_SESSION_KEY
@@ -62,30 +70,20 @@ def _url(flow: Flow, name: str, draft: EnrollmentDraft | None = None, **kwargs) 
     return reverse(f"enrollments:{flow.ns}_{name}", kwargs=kwargs)
 
 
+def _step_url(flow: Flow, draft: EnrollmentDraft, step: str) -> str:
+    """Each step has its own address: F5 and Back show that step from the draft."""
+    return _url(flow, "step", draft, step=step)
+
+
 def _urls(flow: Flow, draft: EnrollmentDraft | None) -> dict[str, str]:
     if draft is None:
         return {"search": _url(flow, "start")}
-    urls = {
-        s: _url(flow, "step", draft, step=s)
-        for s in ("search", "options", "products", "customer", "details", "dates", "review")
-    }
+    urls = {name: _step_url(flow, draft, name) for name in flows.STEPS}
     urls["page"] = _url(flow, "page", draft)
     if flow is QUICK:
         urls["another"] = _url(flow, "another", draft)
     urls["start"] = _url(flow, "start")
     return urls
-
-
-def _utilities(zip_code: str, request=None) -> list[Utility]:
-    memo = getattr(request, "_enroll_utilities", None) if request is not None else None
-    if memo is not None and memo[0] == zip_code:
-        return memo[1]
-    utilities = list(
-        Utility.objects.filter(active=True, service_areas__zip_code=zip_code).order_by("name")
-    )
-    if request is not None:
-        request._enroll_utilities = (zip_code, utilities)
-    return utilities
 
 
 def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str, **bound):
@@ -106,7 +104,13 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
         "base_template": flow.base_template,
         "view_step": view_step,
         "steps": [
-            {"name": s, "label": flows.STEP_LABELS[s], "index": i + 1, "reached": i <= reached}
+            {
+                "name": s,
+                "label": flows.STEP_LABELS[s],
+                "index": i + 1,
+                "reached": i <= reached,
+                "url": _step_url(flow, draft, s) if draft else "",
+            }
             for i, s in enumerate(steps)
         ],
         "urls": _urls(flow, draft),
@@ -116,8 +120,11 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
         view_step = ctx["view_step"] = "done"
     selection = view_step in ("search", "options", "products")
     if selection:
+        # One read of the customer types: the search's choices and the products' type.
+        types = list(CustomerType.objects.filter(active=True))
         ctx["search_form"] = bound.get("search_form") or SearchForm(
             channel=flow.channel,
+            customer_types=[(t.code, t.name) for t in types],
             initial={
                 "zip_code": data.get("zip_code", ""),
                 "promo_code": data.get("promo_code", ""),
@@ -126,7 +133,7 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
         )
         ctx["affiliate"] = data.get("affiliate_code") or request.session.get("signup_affiliate", "")
         if draft and data.get("zip_code") and reached >= steps.index("options"):
-            utilities = _utilities(data["zip_code"], request)
+            utilities = flows.draft_utilities(draft)
             ctx["utilities"] = utilities
             ctx["options_form"] = bound.get("options_form") or OptionsForm(
                 channel=flow.channel,
@@ -141,7 +148,9 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
             utility = next(
                 (u for u in ctx.get("utilities", ()) if u.code == data["utility"]), None
             ) or Utility.objects.get(code=data["utility"])
-            ctype = CustomerType.objects.get(code=data["customer_type"])
+            ctype = next(
+                (t for t in types if t.code == data["customer_type"]), None
+            ) or CustomerType.objects.get(code=data["customer_type"])
             tiers, rows, tdu_on_file = product_rows(
                 utility=utility, customer_type=ctype, channel=flow.channel
             )
@@ -166,17 +175,20 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
     elif view_step == "details":
         if draft is None:  # only the search step renders without a draft
             raise ValueError("the details step needs a draft")
-        utility = Utility.objects.get(code=data["utility"])
-        initial = dict(data)
-        ctx["details_form"] = bound.get("details_form") or DetailsForm(
-            utility=utility,
-            channel=flow.channel,
-            existing_customer=draft.customer,
-            initial=initial if "esiid" in data else None,
-        )
-        ctx["credit_on_file"] = bool(
-            flows.draft_secret(draft).get("ssn") or data.get("deposit_alternative")
-        )
+        form = bound.get("details_form")
+        if form is None:
+            utility = Utility.objects.get(code=data["utility"])
+            # What was saved, overlaid with what was typed on a pass that had errors.
+            initial = {**data, **data.get(flows.TYPED_DETAILS, {})}
+            form = DetailsForm(
+                utility=utility,
+                channel=flow.channel,
+                existing_customer=draft.customer,
+                secrets_on_file=flows.draft_secret(draft),
+                initial=initial if ("esiid" in data or flows.TYPED_DETAILS in data) else None,
+            )
+        ctx["details_form"] = form
+        ctx["credit_on_file"] = form.credit_on_file
     elif view_step == "review":
         if draft is None:  # only the search step renders without a draft
             raise ValueError("the review step needs a draft")
@@ -184,7 +196,7 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
     elif view_step == "done" and draft is not None:
         ctx["enrollment"] = draft.enrollment
     ctx["unfinished"] = [
-        {"draft": d, "url": _url(flow, "page", d), "label": flows.STEP_LABELS[d.step]}
+        {"draft": d, "url": _step_url(flow, d, d.step), "label": flows.STEP_LABELS[d.step]}
         for d in bound.get("unfinished", ())
     ]
     focus = {
@@ -251,6 +263,7 @@ def _autofocus(form) -> None:
 
 def _review_context(flow: Flow, draft: EnrollmentDraft, bound: dict) -> dict:
     data = draft.data
+    secret = flows.draft_secret(draft)
     consent = ConsentMethod.objects.filter(code=data.get("consent_method", "")).first()
     utility = Utility.objects.get(code=data["utility"])
     plan = next(
@@ -270,7 +283,11 @@ def _review_context(flow: Flow, draft: EnrollmentDraft, bound: dict) -> dict:
         "summary_utility": utility,
         "summary_consent": consent,
         "summary_promo": promo_code_for(data.get("promo_code", "")),
-        "secret_ssn_last4": (flows.draft_secret(draft).get("ssn") or "")[-4:],
+        "secret_ssn_last4": (secret.get("ssn") or "")[-4:],
+        "secret_dob_on_file": bool(secret.get("date_of_birth")),
+        "secret_license_last2": (secret.get("drivers_license") or "")[-2:],
+        "summary_referral": data.get("referral_source", ""),
+        "summary_deposit": dict(DEPOSIT_ALTERNATIVES).get(data.get("deposit_alternative") or ""),
         "dates_form": bound.get("dates_form")
         or DatesForm(
             initial={
@@ -290,20 +307,46 @@ def _review_context(flow: Flow, draft: EnrollmentDraft, bound: dict) -> dict:
 
 def _render(request, flow, draft, view_step, status=200, **bound):
     ctx = _context(request, flow, draft, view_step, **bound)
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "enrollments/flow.html#flow", ctx, status=200)
-    return render(request, "enrollments/flow.html", ctx, status=status)
+    htmx = request.htmx
+    if htmx and not htmx.boosted and not htmx.history_restore_request:
+        response = render(request, "enrollments/flow.html#flow", ctx, status=200)
+        if draft is not None:
+            # The address bar follows the step shown (hx-push-url), so F5 and Back work.
+            url = _step_url(flow, draft, ctx["view_step"])
+            current = urlsplit(htmx.current_url or "").path
+            if current != url:
+                push_url(response, url)
+    else:
+        response = render(request, "enrollments/flow.html", ctx, status=status)
+    # Back and F5 always ask the server (the draft is the truth), and no cache keeps a page
+    # holding a person's details.
+    add_never_cache_headers(response)
+    return response
 
 
 def _after_step(request, flow, draft, **bound):
-    """A step succeeded: htmx gets the next step's partial, a plain POST a redirect."""
+    """A step succeeded: htmx gets the next step's partial, a plain POST a redirect to the
+    next step's address."""
     if request.htmx:
         return _render(request, flow, draft, draft.step, **bound)
-    return HttpResponseRedirect(_url(flow, "page", draft), status=303)
+    step = "done" if draft.enrollment_id else draft.step
+    return HttpResponseRedirect(_step_url(flow, draft, step), status=303)
 
 
 def _invalid(request, flow, draft, step, **bound):
     return _render(request, flow, draft, step, status=422, **bound)
+
+
+def _step_request(request, flow: Flow, draft: EnrollmentDraft) -> flows.StepRequest:
+    wizard = flow is WIZARD
+    return flows.StepRequest(
+        actor=request.user if request.user.is_authenticated else None,
+        ip=request.META.get("REMOTE_ADDR"),
+        user_agent=request.headers.get("user-agent", ""),
+        base_url=request.build_absolute_uri("/"),
+        affiliate=_affiliate(request, flow),
+        resume_link=request.build_absolute_uri(_url(flow, "page", draft)) if wizard else "",
+    )
 
 
 # --- the steps ----------------------------------------------------------------------------
@@ -330,37 +373,32 @@ def _start(request, flow: Flow, *, customer: Customer | None = None):
     if not form.is_valid():
         return _invalid(request, flow, None, "search", search_form=form)
     draft = flows.draft_create(channel=flow.channel, actor=request.user, customer=customer)
-    return _step_search_save(request, flow, draft, form)
+    return _save(request, flow, draft, flows.STEPS["search"], form)
 
 
-def _step_search_save(request, flow, draft, form):
-    data = {
-        "zip_code": form.cleaned_data["zip_code"],
-        "promo_code": form.cleaned_data["promo_code"],
-        "customer_type": form.cleaned_data["customer_type"],
-    }
-    if flow is WIZARD:
-        affiliate = request.POST.get("affiliate", "") or request.session.get("signup_affiliate", "")
-        if AFFILIATE_RE.fullmatch(affiliate):
-            data["affiliate_code"] = affiliate
-    changed = draft.data.get("zip_code") != data["zip_code"]
-    flows.draft_save_step(
-        draft=draft, step="search", data=data, clear=("utility", "plan") if changed else ("plan",)
-    )
-    return _after_step(request, flow, draft)
+def _affiliate(request, flow: Flow) -> str:
+    if flow is not WIZARD:
+        return ""
+    affiliate = request.POST.get("affiliate", "") or request.session.get("signup_affiliate", "")
+    return affiliate if AFFILIATE_RE.fullmatch(affiliate) else ""
 
 
 def _page(request, flow: Flow, token: UUID):
+    """The draft at the step it reached (the resume link), or at ``?step=``."""
     draft = _draft_for(request, flow, token)
-    steps = flows.draft_steps(draft)
     view_step = request.GET.get("step", draft.step)
-    if view_step not in steps or steps.index(view_step) > steps.index(draft.step):
+    spec = flows.STEPS.get(view_step)
+    if spec is None or not spec.in_path or not spec.can_enter(draft):
         view_step = draft.step
+    return _show(request, flow, draft, view_step)
+
+
+def _show(request, flow: Flow, draft: EnrollmentDraft, view_step: str):
     if view_step == "customer" and request.htmx and "q" in request.GET:
         q = request.GET["q"].strip()
         return render(
             request,
-            "enrollments/flow.html#customer_results",
+            "enrollments/steps/customer.html#customer_results",
             {
                 "results": customer_search(query=q),
                 "q": q,
@@ -373,151 +411,47 @@ def _page(request, flow: Flow, token: UUID):
 
 
 def _step(request, flow: Flow, token: UUID, step: str):
+    """GET: the step from the draft (a step not reachable yet sends the person to the
+    furthest one they may see). POST: the step's form, through the step table."""
+    spec = flows.STEPS.get(step)
+    if spec is None:
+        raise Http404("No such step.")
     draft = _draft_for(request, flow, token)
+    if request.method == "GET":
+        if draft.enrollment_id and step != "done":
+            return redirect(_step_url(flow, draft, "done"))
+        if not spec.in_path:  # an action of another step (the dates: the review)
+            return redirect(_step_url(flow, draft, "review"))
+        if not spec.can_enter(draft):
+            return redirect(_step_url(flow, draft, flows.draft_furthest_step(draft)))
+        return _show(request, flow, draft, step)
     if draft.enrollment_id:  # already submitted: show the result, never a second enrollment
         return _after_step(request, flow, draft)
-    steps = flows.draft_steps(draft)
-    if step != "dates" and (step not in steps or steps.index(step) > steps.index(draft.step)):
+    if step == "done" or not spec.can_enter(draft):
         raise Http404("No such step yet.")
-    data = draft.data
-    if step == "search":
-        form = SearchForm(request.POST, channel=flow.channel)
-        if not form.is_valid():
-            return _invalid(request, flow, draft, "search", search_form=form)
-        return _step_search_save(request, flow, draft, form)
-    if step == "options":
-        options_form = OptionsForm(
-            request.POST, utilities=_utilities(data["zip_code"], request), channel=flow.channel
-        )
-        if not options_form.is_valid():
-            return _invalid(request, flow, draft, "options", options_form=options_form)
-        consent = options_form.cleaned_data.get("consent_method")
-        referral = options_form.cleaned_data.get("referral_source")
-        flows.draft_save_step(
-            draft=draft,
-            step="options",
-            data={
-                "utility": options_form.cleaned_data["utility"],
-                "referral_source": referral or "",
-                "consent_method": consent or ConsentMethod.WEB,
-            },
-            clear=("plan",),
-        )
-        return _after_step(request, flow, draft, options_form=options_form)
-    if step == "products":
-        code = request.POST.get("plan", "")
-        available = {
-            p.code
-            for p in plans_available(
-                utility=Utility.objects.get(code=data["utility"]),
-                customer_type=CustomerType.objects.get(code=data["customer_type"]),
-                channel=flow.channel,
-            )
-        }
-        if code not in available:
-            return _invalid(
-                request, flow, draft, "products", products_error=_("Choose a plan from the table.")
-            )
-        flows.draft_save_step(draft=draft, step="products", data={"plan": code})
-        return _after_step(request, flow, draft)
-    if step == "customer":
-        choice = request.POST.get("customer", "")
-        if choice == "new":
-            draft.customer = None
-        else:
-            draft.customer = Customer.objects.filter(
-                pk=int(choice) if choice.isdigit() else 0
-            ).first()
-            if draft.customer is None:
-                messages.error(request, _("Choose New customer or a customer from the search."))
-                return _invalid(request, flow, draft, "customer")
-        flows.draft_save_step(draft=draft, step="customer", data={"customer_choice": choice})
-        return _after_step(request, flow, draft)
-    if step == "details":
-        return _step_details(request, flow, draft)
-    if step == "dates":
-        dates_form = DatesForm(request.POST)
-        if draft.step != "review":
-            raise Http404("No such step yet.")
-        if not dates_form.is_valid():
-            return _invalid(request, flow, draft, "review", dates_form=dates_form)
-        flows.draft_save_step(
-            draft=draft,
-            step="review",
-            data={
-                "enrollment_type": dates_form.cleaned_data["enrollment_type"],
-                "requested_start_date": dates_form.cleaned_data["requested_start_date"].isoformat(),
-            },
-        )
-        draft.step = "review"
-        draft.save(update_fields=["step", "updated_at"])
-        messages.success(request, _("Enrollment dates changed."))
-        return _after_step(request, flow, draft)
-    if step == "review":
-        return _step_review(request, flow, draft)
-    raise Http404("No such step.")
+    form = spec.form(draft, request.POST, request.FILES)
+    return _save(request, flow, draft, spec, form)
 
 
-def _step_details(request, flow, draft):
-    utility = Utility.objects.get(code=draft.data["utility"])
-    secret_on_file = flows.draft_secret(draft)
-    form = DetailsForm(
-        request.POST,
-        utility=utility,
-        channel=flow.channel,
-        existing_customer=draft.customer,
-        credit_on_file=bool(secret_on_file.get("ssn") and secret_on_file.get("date_of_birth")),
-    )
+def _save(request, flow: Flow, draft: EnrollmentDraft, spec: flows.Step, form):
+    """Validate the step's form; keep what may be kept when it has errors; else save it.
+    Everything particular to a step is in the step table (``enrollments.flow.STEPS``)."""
+    shown = spec.shown_after_error or spec.name
     if not form.is_valid():
-        return _invalid(request, flow, draft, "details", details_form=form)
-    cd = form.cleaned_data
-    secret_keys = DetailsForm.SECRET_FIELDS
-    data = {
-        k: (v.isoformat() if hasattr(v, "isoformat") else v)
-        for k, v in cd.items()
-        if k not in secret_keys and not k.startswith("password")
-    }
-    secret = {
-        "ssn": cd.get("ssn", ""),
-        "date_of_birth": cd["date_of_birth"].isoformat() if cd.get("date_of_birth") else "",
-        "drivers_license": cd.get("drivers_license", ""),
-    }
-    if cd.get("password1"):
-        secret["password_hash"] = make_password(cd["password1"])
-    if draft.customer is None:
-        draft.email = cd["email"]
-    flows.draft_save_step(draft=draft, step="details", data=data, secret=secret)
-    if flow is WIZARD:
-        flows.draft_resume_email_send(
-            draft=draft, link=request.build_absolute_uri(_url(flow, "page", draft))
-        )
-    return _after_step(request, flow, draft)
-
-
-def _step_review(request, flow, draft):
-    consent = ConsentMethod.objects.filter(code=draft.data.get("consent_method", "")).first()
-    form = ReviewForm(
-        request.POST,
-        request.FILES,
-        channel=flow.channel,
-        needs_document=bool(consent and consent.requires_document),
-    )
-    if not form.is_valid():
-        return _invalid(request, flow, draft, "review", review_form=form)
+        spec.keep(draft, form)
+        flash = spec.error_flash(form)
+        if flash:
+            messages.error(request, flash)
+        return _invalid(request, flow, draft, shown, **spec.error_context(form))
     try:
-        flows.draft_submit(
-            draft=draft,
-            token=form.cleaned_data["idempotency_token"],
-            actor=request.user if request.user.is_authenticated else None,
-            ip=request.META.get("REMOTE_ADDR"),
-            user_agent=request.headers.get("user-agent", ""),
-            signed_contract=form.cleaned_data.get("signed_contract"),
-            acknowledgements=tuple(form.acknowledged()),
-            base_url=request.build_absolute_uri("/"),
-        )
+        spec.save(draft, form, _step_request(request, flow, draft))
     except ApplicationError as exc:
-        return _invalid(request, flow, draft, "review", review_form=form, review_error=exc)
-    return _after_step(request, flow, draft)  # draft_submit brought ``draft`` up to date
+        return _invalid(request, flow, draft, shown, **{spec.form_key: form}, review_error=exc)
+    if spec.saved_message:
+        messages.success(request, str(spec.saved_message))
+    if spec.show_form_after_save:
+        return _after_step(request, flow, draft, **{spec.form_key: form})
+    return _after_step(request, flow, draft)
 
 
 # --- Quick Enrollment (staff) -------------------------------------------------------------
@@ -536,7 +470,7 @@ def quick_page(request, token: UUID):
 
 
 @staff_required("enrollments.add_enrollment")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def quick_step(request, token: UUID, step: str):
     return _step(request, QUICK, token, step)
 
@@ -578,7 +512,7 @@ def signup_page(request, token: UUID):
     return _page(request, WIZARD, token)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def signup_step(request, token: UUID, step: str):
     return _step(request, WIZARD, token, step)
 

@@ -31,6 +31,7 @@ CUSTOMER_TEMPLATES = [
     "myaccount/templates/myaccount/email/*.txt",
     "enrollments/templates/enrollments/public_base.html",
     "enrollments/templates/enrollments/flow.html",
+    "enrollments/templates/enrollments/steps/*.html",
     "enrollments/templates/enrollments/_fields.html",
     "drops/templates/drops/myaccount/*.html",
     "drops/templates/drops/email/*.txt",
