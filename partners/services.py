@@ -8,6 +8,7 @@ and records which partner it came from.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import secrets
 from collections.abc import Sequence
@@ -339,7 +340,7 @@ def import_batch_create(
                 file_size=len(content),
                 content=content,
                 uploaded_by=actor if getattr(actor, "pk", None) else None,
-                total_rows=len(parsed.rows),
+                total_rows=parsed.row_count,
             )
     except IntegrityError:  # the same file uploaded twice at the same moment
         raise DuplicateFileError(
@@ -383,7 +384,10 @@ def import_batch_process(*, batch_id: int) -> ImportBatch:
     )
     ImportRowError.objects.filter(batch=batch).delete()
     try:
-        parsed = read_import_file(name=batch.file_name, content=bytes(batch.content))
+        content = batch.content
+        parsed = read_import_file(
+            name=batch.file_name, content=content if isinstance(content, bytes) else bytes(content)
+        )
     except ApplicationError as exc:
         ImportBatch.objects.filter(pk=batch.pk).update(
             state=ImportBatch.State.FAILED, failure=exc.message, finished_at=timezone.now()
@@ -404,12 +408,13 @@ def import_batch_process(*, batch_id: int) -> ImportBatch:
         "import_batch": batch.pk,
         "partner": partner.code,
     }
+    rows = parsed.iter_rows()  # streamed: one chunk of rows in memory at a time
     with pghistory.context(**audit):
-        for start in range(0, len(parsed.rows), CHUNK_ROWS):
+        while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
             with transaction.atomic():
                 _import_chunk(
                     batch=batch,
-                    rows=parsed.rows[start : start + CHUNK_ROWS],
+                    rows=chunk,
                     known=known,
                     seen=seen,
                     counts=counts,
