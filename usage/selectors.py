@@ -402,13 +402,13 @@ def usage_for_chart(
 # and a fingerprint of the stored rows of the range (newest ingest time, how many, their
 # totals: a new or revised day moves the first, a deleted one the second). Reads the per-row
 # totals only (an index range on the premise), never the interval arrays.
-CHART_STAMP_SQL = f"""
+CHART_STAMP_SQL = """
 SELECT ctx.*, st.*
-FROM ({CONTEXT_SQL}) ctx,
+FROM (%%CTX%%) ctx,
      (SELECT max(d.ingested_at), count(*), sum(d.total_kwh), sum(d.estimated_count)
       FROM usage_intervalday d
       WHERE d.service_account_id = %(sa)s AND d.day BETWEEN %(start)s AND %(end)s) st
-"""
+""".replace("%%CTX%%", CONTEXT_SQL)  # constant text only, as COMBINED_SQL
 
 
 def usage_chart_stamp(*, service_account: ServiceAccount, start: date, end: date) -> str | None:
