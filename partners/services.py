@@ -452,7 +452,11 @@ def _links_by_fingerprint(
         fingerprint: (batch_id, row_number)
         for fingerprint, batch_id, row_number in PartnerEnrollment.objects.filter(
             partner=partner, row_fingerprint__in=fingerprints
-        ).values_list("row_fingerprint", "batch_id", "row_number")
+        )
+        # the unique index on (partner, row_fingerprint) is partial (non-empty fingerprints):
+        # its condition, repeated here, lets the planner use it
+        .exclude(row_fingerprint="")
+        .values_list("row_fingerprint", "batch_id", "row_number")
     }
 
 
