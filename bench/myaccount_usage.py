@@ -11,7 +11,9 @@ plain cursor, nothing else) plus the same chart JSON built by hand from its rows
 list comprehension, orjson). ``baseline`` is a bare authenticated page (the framework's
 floor); the ratio to floor + bare page is printed beside the ratio to the floor. For each case a pyinstrument profile prints where the time goes (SQL, Python
 aggregation, figure building, serialization, templates, middleware, view).
-Everything it writes is rolled back. Usage:
+Chart requests answer a repeated range from the chart cache (keyed on a stamp of the rows);
+each chart case is also measured with the cache off (``uncached_*``: the first request for a
+range, or the first after new data). Everything it writes is rolled back. Usage:
 
     DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/myaccount_usage.py [--n 20] [--days 730]
 
@@ -26,6 +28,7 @@ import os
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -114,6 +117,21 @@ def floor_fn(sa_id: int, period: str, start: date, end: date):
     return floor
 
 
+@contextmanager
+def uncached():
+    """The chart cache switched off (a cache that never holds anything) for a measurement."""
+    from django.core.cache.backends.dummy import DummyCache
+
+    from myaccount import views
+
+    real = views.cache
+    views.cache = DummyCache("bench", {})
+    try:
+        yield
+    finally:
+        views.cache = real
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20, help="requests per measurement")
@@ -199,6 +217,19 @@ def main() -> None:
                 }
                 results[name] = figures
                 splits[name] = profile_split(fn, n=args.profile_n)
+                if name != "dashboard":
+                    # the same request with the chart cache off: what the first request for
+                    # a range (or the first after new data) costs
+                    with uncached():
+                        cold = summary(timed(fn, args.n))
+                        splits[name + "_uncached"] = profile_split(fn, n=args.profile_n)
+                    figures |= {
+                        "uncached_p50_ms": cold["p50_ms"],
+                        "uncached_p95_ms": cold["p95_ms"],
+                        "uncached_ratio_p50_to_floor": round(
+                            cold["p50_ms"] / max(floor["p50_ms"], 0.01), 2
+                        ),
+                    }
             raise Rollback
     except Rollback:
         pass
@@ -218,6 +249,12 @@ def main() -> None:
             f"floor + bare page | chart JSON {payload} bytes"
         )
         print(f"      split: {format_split(splits[name])}")
+        if "uncached_p50_ms" in f:
+            print(
+                f"      chart cache off: p50 {f['uncached_p50_ms']:7.1f} ms  p95 "
+                f"{f['uncached_p95_ms']:7.1f} ms | {f['uncached_ratio_p50_to_floor']:.2f}x floor"
+            )
+            print(f"      split (cache off): {format_split(splits[name + '_uncached'])}")
     results["days"] = args.days
     results["n"] = args.n
     results["load_avg_1m"] = round(load[0], 2)

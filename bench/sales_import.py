@@ -5,9 +5,13 @@ premises, enrollments and outbox rows, in the same run: a bare ``bulk_create`` a
 COPY (ids drawn from the sequences first, every column as Django would write it). A
 pyinstrument profile of a separate smaller import (``--profile-rows``) prints where the
 importer's time goes; the process's resident memory is read before and after the import.
+Memory: the importer's peak of traced Python memory (tracemalloc) while it processes a file
+of each size in ``--memory-rows`` (default 10,000 and 50,000 rows; the row and size limits
+are lifted for it): flat means the peak does not follow the file's length beyond the file
+itself (the file is streamed, one chunk of rows at a time).
 
     DATABASE_URL=... REDIS_URL=... DEBUG=true .venv/bin/python bench/sales_import.py \
-        [--rows 2000] [--profile-rows 500]
+        [--rows 2000] [--profile-rows 500] [--memory-rows 10000 50000]
 
 The issue's figure is for --rows 10000. Needs a migrated database and Redis (the outbox
 rows are enqueued after commit as in production; the queue is purged at the end). Leaves
@@ -24,6 +28,7 @@ import os
 import secrets
 import sys
 import time
+import tracemalloc
 from decimal import Decimal
 from pathlib import Path
 
@@ -215,10 +220,35 @@ def cleanup(enrollment_ids: list[int]) -> None:
         Customer.objects.filter(pk__in=customers).delete()
 
 
+def memory_peak(partner, rows: int, run: str) -> tuple[int, int]:
+    """(peak traced bytes while ``import_batch_process`` runs, file bytes) for a file of
+    ``rows`` rows; the limits on rows and bytes are lifted for the measurement."""
+    from django.test.utils import override_settings
+
+    content = to_csv(make_rows(rows, run))
+    with override_settings(
+        PARTNERS_IMPORT_MAX_ROWS=rows + 1, PARTNERS_IMPORT_MAX_BYTES=len(content) + 1
+    ):
+        batch = import_batch_create(partner=partner, file_name=f"m{rows}.csv", content=content)
+        tracemalloc.start()
+        try:
+            batch = import_batch_process(batch_id=batch.pk)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert batch.created_count == rows, (batch.created_count, batch.error_count)
+    cleanup(
+        list(PartnerEnrollment.objects.filter(batch=batch).values_list("enrollment_id", flat=True))
+    )
+    ImportBatch.objects.filter(pk=batch.pk).delete()
+    return peak, len(content)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--profile-rows", type=int, default=500)
+    parser.add_argument("--memory-rows", type=int, nargs="*", default=[10_000, 50_000])
     args = parser.parse_args()
     # DEBUG=true (for the dev settings) would keep every statement's SQL text in
     # connection.queries, a memory cost production does not have: not measured here.
@@ -290,6 +320,10 @@ def main() -> int:
             list(PartnerEnrollment.objects.filter(batch=b).values_list("enrollment_id", flat=True))
         )
         ImportBatch.objects.filter(pk=b.pk).delete()
+    memory = {}
+    for n in args.memory_rows:
+        peak, size = memory_peak(partner, n, f"{run}m{n}")
+        memory[n] = {"peak_mib": round(peak / 2**20, 1), "file_mib": round(size / 2**20, 1)}
     Partner.objects.filter(pk=partner.pk).delete()
     celery_app.control.purge()  # the Create Prospect sends this run enqueued
 
@@ -306,6 +340,11 @@ def main() -> int:
     print(f"ratio importer/bulk_create: {ours / base:.3f}; importer/COPY: {ours / copy_rate:.3f}")
     print(f"SQL statements per row (upload + import): {statements[0] / args.rows:.1f}")
     print(f"resident memory during the import: +{(rss_after - rss_before) / 2**20:.1f} MiB")
+    for n, m in memory.items():
+        print(
+            f"peak traced memory importing {n:,} rows: {m['peak_mib']:.1f} MiB "
+            f"(the file itself: {m['file_mib']:.1f} MiB)"
+        )
     print(f"importer profile, {args.profile_rows} rows, ms per row: {format_split(split_per_row)}")
     print(
         json.dumps(
@@ -319,6 +358,7 @@ def main() -> int:
                 "ours_seconds": round(ours_s, 2),
                 "statements_per_row": round(statements[0] / args.rows, 2),
                 "rss_growth_mib": round((rss_after - rss_before) / 2**20, 1),
+                "memory_peak": {str(n): m for n, m in memory.items()},
                 "load_avg_1m": round(load[0], 2),
                 "split_ms_per_row": split_per_row,
             }

@@ -7,16 +7,21 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.http import Http404
 from django.utils import timezone
 
 from enrollments.dates import business_days_between, market_today, subtract_business_days
 from enrollments.models import Customer, Enrollment, Plan, PromoCode, TduCharge
-from enrollments.pricing import price_structures, structure_average_cents, usage_tiers
+from enrollments.pricing import (
+    DEFAULT_TIERS,
+    price_structures,
+    structure_average_cents,
+    usage_tiers,
+)
 from enrollments.products_extras import OwnUsagePrice
 from enrollments.services import plans_available
-from opsadmin.models import CustomerType, Utility
+from opsadmin.models import CustomerType, UsageTierSet, Utility
 
 
 def customer_for(*, user) -> Customer:
@@ -78,13 +83,34 @@ class ProductRow:
         return f"${plan.etf_amount}"
 
 
+def _tiers_and_tdu(utility: Utility) -> tuple[list[int], TduCharge | None]:
+    """The state's usage tiers and the utility's TDU charges in one round trip (the products
+    table is on the agent's path): the tiers ride on the TDU row; without a TDU row they are
+    read on their own (``usage_tiers``)."""
+    tdu = (
+        TduCharge.objects.filter(utility=utility)
+        .annotate(
+            state_tiers=Subquery(
+                UsageTierSet.objects.filter(state=utility.state)
+                .order_by("pk")
+                .values("tiers_kwh")[:1]
+            )
+        )
+        .first()
+    )
+    if tdu is None:
+        return usage_tiers(utility.state), None
+    if tdu.state_tiers is not None:
+        return list(tdu.state_tiers), tdu
+    return list(DEFAULT_TIERS.get(utility.state, [500, 1000, 2000])), tdu  # as usage_tiers
+
+
 def product_rows(
     *, utility: Utility, customer_type: CustomerType, channel: str
 ) -> tuple[list[int], list[ProductRow], bool]:
     """The products table: each plan with its average price at the state's usage tiers,
     and whether the utility's TDU charges are on file (else the averages leave them out)."""
-    tiers = usage_tiers(utility.state)
-    tdu = TduCharge.objects.filter(utility=utility).first()
+    tiers, tdu = _tiers_and_tdu(utility)
     plans = plans_available(utility=utility, customer_type=customer_type, channel=channel)
     rows = [
         ProductRow(

@@ -27,6 +27,13 @@ def usage_for_chart(**kwargs):
     return usage_selectors.usage_for_chart(**kwargs)
 
 
+def usage_chart_stamp(*, service_account: ServiceAccount, start: date, end: date) -> str | None:
+    return usage_selectors.usage_chart_stamp(service_account=service_account, start=start, end=end)
+
+
+previous_range = usage_selectors.previous_range
+
+
 def bills_for(*, service_account: ServiceAccount) -> list:
     return list(usage_selectors.bills_for(service_account=service_account))
 

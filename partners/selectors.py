@@ -136,7 +136,7 @@ def import_error_rows(*, batch: ImportBatch) -> tuple[list[str], list[list[str]]
     if parsed is not None:
         columns = [c for c in parsed.header if c in COLUMN_NAMES]
         wanted = {e.row_number for e in errors}
-        original = {number: values for number, values in parsed.rows if number in wanted}
+        original = {number: values for number, values in parsed.iter_rows() if number in wanted}
     rows = []
     for e in errors:
         values = original.get(e.row_number, {})

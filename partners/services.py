@@ -7,7 +7,9 @@ and records which partner it came from.
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import itertools
 import logging
 import secrets
 from collections.abc import Sequence
@@ -338,7 +340,7 @@ def import_batch_create(
                 file_size=len(content),
                 content=content,
                 uploaded_by=actor if getattr(actor, "pk", None) else None,
-                total_rows=len(parsed.rows),
+                total_rows=parsed.row_count,
             )
     except IntegrityError:  # the same file uploaded twice at the same moment
         raise DuplicateFileError(
@@ -363,6 +365,7 @@ def _enqueue_batch(batch_id: int) -> None:
 # the progress bar shows is always committed. Under 64 rows keeps every savepoint's
 # subtransaction in PostgreSQL's per-backend cache (no subxid overflow for other sessions).
 CHUNK_ROWS = 50
+GC_EVERY_CHUNKS = 20
 
 
 def import_batch_process(*, batch_id: int) -> ImportBatch:
@@ -373,7 +376,11 @@ def import_batch_process(*, batch_id: int) -> ImportBatch:
     ``SubmitContext`` for the batch, ``CHUNK_ROWS`` rows per transaction and a savepoint per
     row, under one audit context (who uploaded, which batch) for every row written.
     """
-    batch = ImportBatch.objects.select_related("partner", "uploaded_by").get(pk=batch_id)
+    batch = (
+        ImportBatch.objects.select_related("partner", "uploaded_by")
+        .defer("content")  # read once below, not kept on the batch for the whole import
+        .get(pk=batch_id)
+    )
     if batch.state == ImportBatch.State.DONE:
         return batch
     partner = batch.partner
@@ -382,20 +389,18 @@ def import_batch_process(*, batch_id: int) -> ImportBatch:
     )
     ImportRowError.objects.filter(batch=batch).delete()
     try:
-        parsed = read_import_file(name=batch.file_name, content=bytes(batch.content))
+        content = ImportBatch.objects.values_list("content", flat=True).get(pk=batch.pk)
+        parsed = read_import_file(
+            name=batch.file_name, content=content if isinstance(content, bytes) else bytes(content)
+        )
+        del content
     except ApplicationError as exc:
         ImportBatch.objects.filter(pk=batch.pk).update(
             state=ImportBatch.State.FAILED, failure=exc.message, finished_at=timezone.now()
         )
         batch.refresh_from_db()
         return batch
-    known = dict(
-        PartnerEnrollment.objects.filter(partner=partner)
-        .exclude(row_fingerprint="")
-        .values_list("row_fingerprint", "batch_id")
-    )
     counts = {"processed_rows": 0, "created_count": 0, "error_count": 0, "duplicate_count": 0}
-    seen: set[str] = set()
     context = SubmitContext()
     audit = {
         "user": batch.uploaded_by_id,
@@ -403,22 +408,26 @@ def import_batch_process(*, batch_id: int) -> ImportBatch:
         "import_batch": batch.pk,
         "partner": partner.code,
     }
+    rows = parsed.iter_rows()  # streamed: one chunk of rows in memory at a time
     with pghistory.context(**audit):
-        for start in range(0, len(parsed.rows), CHUNK_ROWS):
+        for number, chunk in enumerate(iter(lambda: list(itertools.islice(rows, CHUNK_ROWS)), [])):
+            if number and number % GC_EVERY_CHUNKS == 0:
+                # A saved model with a FileField (Enrollment) is a reference cycle (its
+                # FieldFile points back at it), so every chunk's objects outlive the chunk
+                # until a full collection; collecting every ~1,000 rows keeps the import's
+                # memory flat (bench/sales_import.py) for a few ms each time.
+                gc.collect()
             with transaction.atomic():
-                _import_chunk(
-                    batch=batch,
-                    rows=parsed.rows[start : start + CHUNK_ROWS],
-                    known=known,
-                    seen=seen,
-                    counts=counts,
-                    context=context,
-                )
+                _import_chunk(batch=batch, rows=chunk, counts=counts, context=context)
                 ImportBatch.objects.filter(pk=batch.pk).update(**counts)
+            # the chunk is in the database now, which answers for its ESIIDs from here on:
+            # the context keeps reference data only, not one entry per row of the file
+            context.open_esiids.clear()
+            context.checked_esiids.clear()
     ImportBatch.objects.filter(pk=batch.pk).update(
         **counts, state=ImportBatch.State.DONE, finished_at=timezone.now()
     )
-    batch.refresh_from_db()
+    batch.refresh_from_db(fields=_BATCH_FIELDS_BUT_CONTENT)
     logger.info(
         "partners.import_done",
         extra={"batch_id": batch.pk, **counts},
@@ -426,12 +435,41 @@ def import_batch_process(*, batch_id: int) -> ImportBatch:
     return batch
 
 
+_BATCH_FIELDS_BUT_CONTENT = [
+    f.attname for f in ImportBatch._meta.concrete_fields if f.name not in ("id", "content")
+]
+
+
+def _links_by_fingerprint(
+    *, partner: Partner, fingerprints: set[str]
+) -> dict[str, tuple[int | None, int | None]]:
+    """The partner's stored rows among ``fingerprints``: (batch id, row number) by
+    fingerprint (one indexed query per chunk; nothing is kept between chunks)."""
+    if not fingerprints:
+        return {}
+    return {
+        fingerprint: (batch_id, row_number)
+        for fingerprint, batch_id, row_number in PartnerEnrollment.objects.filter(
+            partner=partner, row_fingerprint__in=fingerprints
+        )
+        # the unique index on (partner, row_fingerprint) is partial (non-empty fingerprints):
+        # its condition, repeated here, lets the planner use it
+        .exclude(row_fingerprint="")
+        .values_list("row_fingerprint", "batch_id", "row_number")
+    }
+
+
+def _stored_count_key(batch: ImportBatch, number: int, stored: tuple) -> str:
+    """How a row already stored for the partner counts: this very row, imported by an
+    earlier run of this batch (a redelivered task), as created; anything else (an earlier
+    row of this file, another batch or file) as a duplicate."""
+    return "created_count" if stored == (batch.pk, number) else "duplicate_count"
+
+
 def _import_chunk(
     *,
     batch: ImportBatch,
     rows: Sequence[tuple[int, dict[str, str]]],
-    known: dict[str, int],
-    seen: set[str],
     counts: dict[str, int],
     context: SubmitContext,
 ) -> None:
@@ -452,23 +490,32 @@ def _import_chunk(
         else:
             parsed.append((number, row_input, reference, None))
     context.prefetch_open_esiids(data.esiid for _n, data, _r, _e in parsed if data is not None)
+    # rows stored before this chunk (earlier chunks of this file, other batches, an earlier
+    # run of this batch) are read from the database for this chunk's fingerprints only
+    known = _links_by_fingerprint(
+        partner=batch.partner,
+        fingerprints={
+            submission_fingerprint(data, reference)
+            for _n, data, reference, _e in parsed
+            if data is not None
+        },
+    )
     try:
         with transaction.atomic():  # the chunk's savepoint
             outcome = _import_chunk_set_based(
-                batch=batch, parsed=parsed, known=known, seen=seen, context=context
+                batch=batch, parsed=parsed, known=known, context=context
             )
     except IntegrityError:
         for _n, data, _r, _e in parsed:
             if data is not None:
                 context.forget_esiid(data.esiid)
         _import_chunk_row_by_row(
-            batch=batch, parsed=parsed, known=known, seen=seen, counts=counts, context=context
+            batch=batch, parsed=parsed, known=known, counts=counts, context=context
         )
         return
-    chunk_counts, errors, fingerprints = outcome
+    chunk_counts, errors = outcome
     for key, value in chunk_counts.items():
         counts[key] += value
-    seen.update(fingerprints)
     if errors:
         ImportRowError.objects.bulk_create(errors)
 
@@ -477,12 +524,10 @@ def _import_chunk_set_based(
     *,
     batch: ImportBatch,
     parsed: list[tuple[int, EnrollmentInput | None, str, ApplicationError | None]],
-    known: dict[str, int],
-    seen: set[str],
+    known: dict[str, tuple[int | None, int | None]],
     context: SubmitContext,
-) -> tuple[dict[str, int], list[ImportRowError], set[str]]:
-    """The chunk's counts, row errors and the fingerprints to remember, exactly as the
-    row-by-row import would count them (a row repeated in the file is a duplicate once the
+) -> tuple[dict[str, int], list[ImportRowError]]:
+    """The chunk's counts and row errors, exactly as the row-by-row import would count them (a row repeated in the file is a duplicate once the
     first one was imported, and fails like the first when that one failed); writes only
     enrollments and partner links. Raises ``IntegrityError`` when a constraint refuses."""
     counts = dict.fromkeys(("processed_rows", "created_count", "error_count", "duplicate_count"), 0)
@@ -500,12 +545,10 @@ def _import_chunk_set_based(
         fingerprint = submission_fingerprint(data, reference)
         if fingerprint in pending:  # the same row earlier in this chunk: decided below
             plan.append((number, fingerprint, "submit", pending[fingerprint]))
-        elif fingerprint in seen or fingerprint in counted:  # earlier in this file
+        elif fingerprint in counted:  # earlier in this chunk
             plan.append((number, fingerprint, "counted", "duplicate_count"))
-        elif fingerprint in known:
-            # imported by an earlier run of this very batch (a redelivered task) counts as
-            # created; by another batch, as already imported
-            key = "created_count" if known[fingerprint] == batch.pk else "duplicate_count"
+        elif fingerprint in known:  # stored before this chunk
+            key = _stored_count_key(batch, number, known[fingerprint])
             plan.append((number, fingerprint, "counted", key))
             counted.add(fingerprint)
         else:
@@ -537,9 +580,8 @@ def _import_chunk_set_based(
             ]
         )
     errors: list[ImportRowError] = []
-    remember: set[str] = set()
     first_use: set[int] = set()
-    for number, fingerprint, kind, detail in plan:
+    for number, _fingerprint, kind, detail in plan:
         if kind == "submit":
             index = detail
             assert isinstance(index, int)
@@ -565,33 +607,31 @@ def _import_chunk_set_based(
         else:
             assert isinstance(detail, str)
             counts[detail] += 1
-            remember.add(fingerprint)
         counts["processed_rows"] += 1
-    return counts, errors, remember
+    return counts, errors
 
 
 def _import_chunk_row_by_row(
     *,
     batch: ImportBatch,
     parsed: list[tuple[int, EnrollmentInput | None, str, ApplicationError | None]],
-    known: dict[str, int],
-    seen: set[str],
+    known: dict[str, tuple[int | None, int | None]],
     counts: dict[str, int],
     context: SubmitContext,
 ) -> None:
     """One chunk of rows, one savepoint per row (the fallback of ``_import_chunk``)."""
     errors: list[ImportRowError] = []
+    seen: set[str] = set()  # rows of this chunk imported or counted
     for number, data, reference, problem in parsed:
         try:
             if problem is not None:
                 raise problem
             assert data is not None
             fingerprint = submission_fingerprint(data, reference)
-            if fingerprint in seen:  # the same row twice in this file
+            if fingerprint in seen:  # the same row earlier in this chunk
                 counts["duplicate_count"] += 1
-            elif fingerprint in known:
-                key = "created_count" if known[fingerprint] == batch.pk else "duplicate_count"
-                counts[key] += 1
+            elif fingerprint in known:  # stored before this chunk
+                counts[_stored_count_key(batch, number, known[fingerprint])] += 1
             else:
                 try:
                     with transaction.atomic():  # the row's savepoint

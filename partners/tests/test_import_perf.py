@@ -151,3 +151,42 @@ def test_a_refused_row_repeated_in_a_chunk_is_refused_again(
     ) == [(2, "zip_code"), (4, "zip_code")]
     assert list(PartnerEnrollment.objects.values_list("row_number", flat=True)) == [3]
     assert BillingRequest.objects.filter(kind="create_prospect").count() == 1
+
+
+def test_rows_repeated_across_chunks_and_a_redelivered_batch_import_once(
+    market, partner_a, ops_user, chunk_path, monkeypatch
+):
+    """The file is streamed a chunk at a time and nothing per row is kept between chunks:
+    a row repeating one two chunks earlier is a duplicate, and a batch whose worker died
+    after its first chunk, run again, counts that chunk's rows as created without
+    submitting them twice."""
+    rows = [row(n) for n in range(1, 121)]  # chunks of 50, 50, 20 (+1)
+    rows.append(row(3))  # file row 122 repeats file row 4 (chunk one) in chunk three
+    batch = import_batch_create(
+        partner=partner_a, file_name="r.csv", content=csv_bytes(rows), actor=ops_user
+    )
+    real_chunk = services._import_chunk
+    calls = []
+
+    def dies_after_the_first_chunk(**kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("worker lost")
+        return real_chunk(**kwargs)
+
+    monkeypatch.setattr(services, "_import_chunk", dies_after_the_first_chunk)
+    with pytest.raises(RuntimeError):
+        import_batch_process(batch_id=batch.pk)
+    assert Enrollment.objects.count() == 50  # the first chunk was committed
+    monkeypatch.setattr(services, "_import_chunk", real_chunk)
+    batch = import_batch_process(batch_id=batch.pk)  # the task, redelivered
+    assert (
+        batch.processed_rows,
+        batch.created_count,
+        batch.duplicate_count,
+        batch.error_count,
+    ) == (121, 120, 1, 0)
+    assert Enrollment.objects.count() == 120
+    assert PartnerEnrollment.objects.filter(batch=batch).count() == 120
+    assert BillingRequest.objects.filter(kind="create_prospect").count() == 120
+    assert batch.state == ImportBatch.State.DONE
