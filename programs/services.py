@@ -283,6 +283,20 @@ def program_enrollment_create(
         raise ApplicationError(
             "This premise is already enrolled in the program, or a device is already enrolled."
         ) from exc
+    _devices_follow_up(enrollment=enrollment, created=created, installation_date=installation_date)
+    logger.info(
+        "programs.enrollment.created",
+        extra={"enrollment": enrollment.pk, "program": program.code, "channel": channel},
+    )
+    return enrollment
+
+
+def _devices_follow_up(
+    *, enrollment: ProgramEnrollment, created: list[Device], installation_date: date | None
+) -> None:
+    """New devices' next step: a utility-installed one gets an installation work order (it is
+    registered when the visit is completed); the active ones are registered with the head end
+    in one enroll sync."""
     for device in created:
         if device.status == Device.Status.PENDING_INSTALLATION:
             WorkOrder.objects.create(
@@ -294,11 +308,6 @@ def program_enrollment_create(
     active = [d for d in created if d.status == Device.Status.ACTIVE]
     if active:
         sync_request_create(kind=SyncRequest.Kind.ENROLL, enrollment=enrollment, register=active)
-    logger.info(
-        "programs.enrollment.created",
-        extra={"enrollment": enrollment.pk, "program": program.code, "channel": channel},
-    )
-    return enrollment
 
 
 def _program_enrollment_devices_add(
@@ -327,17 +336,7 @@ def _program_enrollment_devices_add(
         raise ApplicationError(
             "A device with this serial number is already enrolled.", field="serial_number"
         ) from exc
-    for device in created:
-        if device.status == Device.Status.PENDING_INSTALLATION:
-            WorkOrder.objects.create(
-                kind=WorkOrder.Kind.INSTALLATION,
-                enrollment=enrollment,
-                device=device,
-                scheduled_date=installation_date,
-            )
-    active = [d for d in created if d.status == Device.Status.ACTIVE]
-    if active:
-        sync_request_create(kind=SyncRequest.Kind.ENROLL, enrollment=enrollment, register=active)
+    _devices_follow_up(enrollment=enrollment, created=created, installation_date=installation_date)
     logger.info(
         "programs.enrollment.devices_added",
         extra={"enrollment": enrollment.pk, "devices": [d.pk for d in created]},
