@@ -24,7 +24,18 @@ from enrollments.forms import (
 )
 from enrollments.models import ConsentMethod, Plan, PromoCode, ReferralSource, TduCharge
 from enrollments.pricing import TOU_EFL_ASSUMPTION, average_price_cents, usage_tiers
+from opsadmin.i18n import translation_fields
 from opsadmin.permissions import staff_required
+
+
+def _with_translations(form_class: type[forms.ModelForm]) -> type[forms.ModelForm]:
+    """The catalogue form plus the Spanish of each customer-facing text (``name_es``...),
+    placed after its English field (opsadmin.i18n)."""
+    meta = form_class.Meta  # type: ignore[attr-defined]
+    fields = translation_fields(list(meta.fields), meta.model)
+    if fields == list(meta.fields):
+        return form_class
+    return forms.models.modelform_factory(meta.model, form=form_class, fields=fields)
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,7 @@ KINDS = {
             "Plans",
             "plan",
             Plan,
-            PlanForm,
+            _with_translations(PlanForm),
             (
                 ("Code", "code"),
                 ("Name", "name"),
@@ -92,7 +103,7 @@ KINDS = {
             "Referral sources",
             "referral source",
             ReferralSource,
-            ReferralSourceForm,
+            _with_translations(ReferralSourceForm),
             (("Name", "name"), ("Order", "sort_order"), ("Active", "active")),
         ),
         Kind(
