@@ -302,10 +302,13 @@ def drop_request_cancel(
     locked = _locked(drop_request)
     if locked.status != DropRequest.Status.HELD:
         raise ApplicationError(
-            "This request has already gone to the billing system and can no longer be "
-            "cancelled here."
+            gettext(
+                "This request has already gone to the billing system and can no longer be "
+                "cancelled here."
+            )
             if locked.status in (DropRequest.Status.RELEASED, DropRequest.Status.SENT)
-            else f"This request is {locked.get_status_display().lower()}.",
+            else gettext("This request is %(status)s.")
+            % {"status": str(locked.get_status_display()).lower()},
             code="not_held",
         )
     if by_customer:

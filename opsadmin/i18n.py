@@ -72,3 +72,30 @@ def translation_fields(fields: list[str] | tuple[str, ...], model) -> list[str]:
         if name in translated:
             out += [translated_field_name(name, lang) for lang in OTHER_LANGUAGES]
     return out
+
+
+def in_each_language(message: str, params: dict[str, Any] | None = None) -> dict[str, str]:
+    """``message`` translated into every configured language: ``{"en": ..., "es": ...}``.
+
+    For a text written once and read later in the reader's language (a status reason a
+    worker records, shown to staff in English and to the customer in theirs). Mark
+    ``message`` with ``gettext_noop`` where it is written so the catalogue has it. Dates in
+    ``params`` are written as each language writes them (``m/d/Y`` / ``d/m/Y``).
+    """
+    from django.utils import dateformat
+    from django.utils.translation import gettext
+
+    out: dict[str, str] = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            text = gettext(message)
+            if params:
+                values = {
+                    key: dateformat.format(value, gettext("m/d/Y"))
+                    if hasattr(value, "strftime")
+                    else value
+                    for key, value in params.items()
+                }
+                text = text % values
+            out[language] = text
+    return out
