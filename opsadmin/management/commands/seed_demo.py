@@ -227,6 +227,11 @@ class Command(BaseCommand):
             user.groups.set([Group.objects.get(name=group)])
             logins.append((username, pw))
 
+        # Renewal notices in Spanish for customers who asked for it (PUCT Subst. R. 25.473).
+        from renewals.services import renewal_templates_spanish_ensure
+
+        renewal_templates_spanish_ensure()
+
         email = "demo@customer.example"
         self._demo_customer(utilities["centerpoint"], plans["SAVER12"], email)
         cuser = User.objects.get(username=email)
