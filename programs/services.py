@@ -291,8 +291,7 @@ def program_enrollment_create(
     except IntegrityError as exc:
         raise ApplicationError(
             gettext(
-                "This premise is already enrolled in the program, or a device is already "
-                "enrolled."
+                "This premise is already enrolled in the program, or a device is already enrolled."
             )
         ) from exc
     for device in created:
