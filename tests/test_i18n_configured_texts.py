@@ -261,3 +261,32 @@ def test_staff_customer_rows_show_the_customers_language():
     assert "<td>rosa@example.com</td><td>Spanish</td>" in listing
     summary = staff.get(f"/programs/customers/{customer.pk}/").content.decode()
     assert 'data-testid="customer-language">Spanish<' in summary
+
+
+def test_a_refused_upload_is_explained_in_spanish_line_by_line():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from authorizations.models import MonthlyUsage
+    from authorizations.parsers import SMT_CSV_HEADER
+
+    ref = reference()
+    auth = authorization_create(
+        origin="shopper",
+        channel="wizard",
+        esiid=ESIID,
+        meter_number="M1",
+        email="a@example.com",
+        language="es",
+        customer_type=ref["res"],
+        request_agreement=False,
+    )
+    body = ",".join(SMT_CSV_HEADER) + f"\n'{ESIID},01/01/2025,,00:00,00:15,lots,A,Consumption\n"
+    response = Client(headers={"accept-language": "es"}).post(
+        f"/usage-authorization/s/{auth.token}/upload/",
+        {"kind": "smt_csv", "file": SimpleUploadedFile("bad.csv", body.encode())},
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "No pudimos leer este CSV; no se guardó nada." in html
+    assert "Línea 2: los kWh &#x27;lots&#x27; no son un número." in html
+    assert not MonthlyUsage.objects.filter(authorization=auth).exists()
