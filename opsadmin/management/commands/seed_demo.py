@@ -162,10 +162,10 @@ class Command(BaseCommand):
                 defaults={"monthly_charge": Decimal(monthly), "per_kwh_cents": Decimal(cents)},
             )
 
-        residential, _ = CustomerType.objects.get_or_create(
+        residential, _ = CustomerType.objects.update_or_create(
             code="residential", defaults={"name": "Residential", "name_es": "Residencial"}
         )
-        commercial, _ = CustomerType.objects.get_or_create(
+        commercial, _ = CustomerType.objects.update_or_create(
             code="commercial",
             defaults={
                 "name": "Commercial",
@@ -334,11 +334,11 @@ class Command(BaseCommand):
         head_end, _ = HeadEndSystem.objects.get_or_create(
             code="derms", defaults={"name": "DERMS head end"}
         )
-        thermostat, _ = ControllableAssetType.objects.get_or_create(
+        thermostat, _ = ControllableAssetType.objects.update_or_create(
             code="thermostat",
             defaults={"name": "Smart thermostat", "name_es": "Termostato inteligente"},
         )
-        battery, _ = ControllableAssetType.objects.get_or_create(
+        battery, _ = ControllableAssetType.objects.update_or_create(
             code="battery", defaults={"name": "Home battery", "name_es": "Batería doméstica"}
         )
         DeviceSpecification.objects.get_or_create(
