@@ -290,3 +290,38 @@ def test_a_refused_upload_is_explained_in_spanish_line_by_line():
     assert "No pudimos leer este CSV; no se guardó nada." in html
     assert "Línea 2: los kWh &#x27;lots&#x27; no son un número." in html
     assert not MonthlyUsage.objects.filter(authorization=auth).exists()
+
+
+def test_authorization_reminder_email_and_lapse_in_the_persons_language(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    from authorizations.services import authorizations_maintain
+
+    ref = reference()
+    auth = authorization_create(
+        origin="shopper",
+        channel="wizard",
+        esiid=ESIID,
+        meter_number="M1",
+        email="rosa@example.com",
+        language="es",
+        customer_type=ref["res"],
+        request_agreement=False,
+    )
+    authorization_renew(authorization=auth)  # asked at SMT now
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = authorizations_maintain(now=timezone.now() + timedelta(hours=25))
+    assert counts["reminded"] == 1
+    assert [m.subject for m in mailoutbox] == ["Recordatorio: apruebe compartir su consumo"]
+    assert mailoutbox[0].body.startswith(
+        "Smart Meter Texas le envió por correo una solicitud para compartir con nosotros su "
+        "consumo de electricidad."
+    )
+    assert f"/usage-authorization/s/{auth.token}/" in mailoutbox[0].body
+    authorizations_maintain(now=timezone.now() + timedelta(hours=73))
+    auth.refresh_from_db()
+    assert (auth.status, auth.status_reason_es) == (
+        "expired",
+        "No se aprobó a tiempo: la solicitud venció. Vuelva a pedirla o suba un archivo.",
+    )
+    assert auth.status_reason.startswith("Not approved in time")  # what staff read
