@@ -60,6 +60,7 @@ KINDS = {
             (
                 ("Code", "code"),
                 ("Name", "name"),
+                ("Spanish name", "name_es"),
                 ("Web plan", "is_web_plan"),
                 ("Rate type", "get_rate_type_display"),
                 ("Term (months)", "term_months"),
@@ -104,7 +105,12 @@ KINDS = {
             "referral source",
             ReferralSource,
             _with_translations(ReferralSourceForm),
-            (("Name", "name"), ("Order", "sort_order"), ("Active", "active")),
+            (
+                ("Name", "name"),
+                ("Spanish name", "name_es"),
+                ("Order", "sort_order"),
+                ("Active", "active"),
+            ),
         ),
         Kind(
             "consent-methods",
