@@ -28,11 +28,19 @@ from opsadmin.i18n import translation_fields
 from opsadmin.permissions import staff_required
 
 
-def _with_translations(form_class: type[forms.ModelForm]) -> type[forms.ModelForm]:
+def _with_translations(
+    form_class: type[forms.ModelForm], *, after: dict[str, str] | None = None
+) -> type[forms.ModelForm]:
     """The catalogue form plus the Spanish of each customer-facing text (``name_es``...),
-    placed after its English field (opsadmin.i18n)."""
+    placed after its English field (opsadmin.i18n); ``after`` adds a model field the form
+    does not list yet after the one named (``{"name": "description"}``)."""
     meta = form_class.Meta  # type: ignore[attr-defined]
-    fields = translation_fields(list(meta.fields), meta.model)
+    listed: list[str] = []
+    for name in meta.fields:
+        listed.append(name)
+        if after and name in after:
+            listed.append(after[name])
+    fields = translation_fields(listed, meta.model)
     if fields == list(meta.fields):
         return form_class
     return forms.models.modelform_factory(meta.model, form=form_class, fields=fields)
@@ -56,7 +64,7 @@ KINDS = {
             "Plans",
             "plan",
             Plan,
-            _with_translations(PlanForm),
+            _with_translations(PlanForm, after={"name": "description"}),
             (
                 ("Code", "code"),
                 ("Name", "name"),

@@ -111,7 +111,7 @@ class Plan(models.Model):
         FLAT = "flat", "Flat"
         PER_MONTH = "per_month", "Per remaining month"
 
-    TRANSLATED_FIELDS = ("name",)
+    TRANSLATED_FIELDS = ("name", "description")
 
     code = models.CharField(max_length=30, unique=True)
     name = models.CharField(max_length=100)
@@ -122,6 +122,18 @@ class Plan(models.Model):
         help_text="Spanish text customers read; empty shows the English.",
     )
     local_name = Localized("name")
+    description = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="One line customers read under the plan's name (products table, renewal).",
+    )
+    description_es = models.CharField(
+        "Description (Spanish)",
+        max_length=200,
+        blank=True,
+        help_text="Spanish text customers read; empty shows the English.",
+    )
+    local_description = Localized("description")
     is_web_plan = models.BooleanField("Web plan", default=True)
     customer_types = models.ManyToManyField(CustomerType, related_name="plans")
     utilities = models.ManyToManyField(Utility, related_name="plans")

@@ -126,6 +126,7 @@ def test_staff_edit_the_spanish_in_the_catalogue_screens():
     plan = df.plan(code="FIXED24")
     page = staff.get(f"/enrollments/catalogue/plans/{plan.pk}/").content.decode()
     assert 'name="name_es"' in page
+    assert 'name="description"' in page and 'name="description_es"' in page
     util = df.utility()
     assert (
         'name="meter_number_label_es"'

@@ -106,6 +106,19 @@ PLAN_NAMES_ES = {
     "MTM": "Mes a mes",
     "COMM36": "Comercial fija 36",
 }
+PLAN_DESCRIPTIONS = {  # English, Spanish
+    "SAVER12": ("Our lowest 12-month fixed rate.", "Nuestra tarifa fija de 12 meses más baja."),
+    "FIXED24": ("Lock in your rate for two years.", "Asegure su tarifa por dos años."),
+    "FREEWKND12": ("A 12-month fixed rate.", "Una tarifa fija de 12 meses."),
+    "MTM": (
+        "No contract: leave any time without a fee.",
+        "Sin contrato: cancele cuando quiera sin cargo.",
+    ),
+    "COMM36": (
+        "A 36-month fixed rate for businesses.",
+        "Una tarifa fija de 36 meses para negocios.",
+    ),
+}
 PLANS = [
     # code, name, web, term, energy ¢, base $, etf type, etf $
     ("SAVER12", "Saver 12", True, 12, "12.9000", "9.95", "flat", "150.00"),
@@ -181,6 +194,8 @@ class Command(BaseCommand):
                 defaults={
                     "name": name,
                     "name_es": PLAN_NAMES_ES[code],
+                    "description": PLAN_DESCRIPTIONS[code][0],
+                    "description_es": PLAN_DESCRIPTIONS[code][1],
                     "is_web_plan": web,
                     "term_months": term,
                     "energy_charge_cents": Decimal(energy),
