@@ -16,6 +16,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from opsadmin.i18n import Localized
 from opsadmin.models import CustomerType, Utility
 
 
@@ -71,6 +72,9 @@ class UsageAuthorization(models.Model):
         max_length=14, choices=Status.choices, default=Status.NOT_REQUESTED, db_index=True
     )
     status_reason = models.CharField(max_length=200, blank=True)
+    # the same reason in Spanish, for the person (PUCT Subst. R. 25.473); staff read English
+    status_reason_es = models.CharField(max_length=200, blank=True)
+    local_status_reason = Localized("status_reason")
     duration_months = models.PositiveSmallIntegerField(default=12)
     agreement_number = models.CharField(max_length=40, blank=True, db_index=True)
     requested_at = models.DateTimeField(null=True, blank=True)

@@ -25,6 +25,7 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
+from django.utils.translation import gettext, gettext_noop
 
 from opsadmin.errors import ApplicationError
 
@@ -52,12 +53,28 @@ ESPI = "{http://naesb.org/espi}"
 
 # NAESB REQ.21 ESPI code lists (espiDerived.xsd): ServiceKind, FlowDirectionKind, UnitSymbolKind,
 # AccumulationKind.
-SERVICE_KINDS = {0: "electricity", 1: "gas", 2: "water", 3: "time", 4: "heat", 5: "refuse"}
-SERVICE_KINDS.update({6: "sewerage", 7: "rates", 8: "TV licence", 9: "internet"})
+# English names, translated where they are shown (_refuse_kind)
+SERVICE_KINDS = {
+    0: gettext_noop("electricity"),
+    1: gettext_noop("gas"),
+    2: gettext_noop("water"),
+    3: gettext_noop("time"),
+    4: gettext_noop("heat"),
+    5: gettext_noop("refuse"),
+    6: gettext_noop("sewerage"),
+    7: gettext_noop("rates"),
+    8: gettext_noop("TV licence"),
+    9: gettext_noop("internet"),
+}
 FLOW_FORWARD = 1  # delivered to the customer
 FLOW_REVERSE = 19  # received from the customer (surplus generation)
 UOM_WH = 72
-UOM_GAS = {42: "gas", 119: "gas", 169: "gas", 128: "water"}  # m3, ft3, therm; water volume
+UOM_GAS = {
+    42: gettext_noop("gas"),
+    119: "gas",
+    169: "gas",
+    128: gettext_noop("water"),
+}  # m3, ft3, therm; water volume
 ACCUMULATION_CUMULATIVE = {1, 3, 9}  # bulkQuantity, cumulative, summation: register reads
 
 
@@ -95,10 +112,16 @@ class UsagePointChoice(UploadRefused):
 
     def __init__(self, choices: list[str]):
         super().__init__(
-            f"This file holds {len(choices)} electricity meters ({'; '.join(choices)}). Enter "
-            "the number of this premise's meter under “Meter in the file” and upload it again; "
-            "nothing was stored.",
-            [f"Meter {n}: {title}" for n, title in enumerate(choices, start=1)],
+            gettext(
+                "This file holds %(count)s electricity meters (%(meters)s). Enter the number of "
+                "this premise's meter under “Meter in the file” and upload it again; nothing "
+                "was stored."
+            )
+            % {"count": len(choices), "meters": "; ".join(choices)},
+            [
+                gettext("Meter %(n)s: %(title)s") % {"n": n, "title": title}
+                for n, title in enumerate(choices, start=1)
+            ],
         )
         self.choices = choices
 
@@ -108,8 +131,11 @@ def _refuse_if(errors: list[str], total: int, what: str) -> None:
         return
     shown = errors[:MAX_ERRORS]
     if total > len(shown):
-        shown.append(f"… and {total - len(shown)} more problems.")
-    raise UploadRefused(f"We could not read this {what}; nothing was stored.", shown)
+        shown.append(gettext("… and %(n)s more problems.") % {"n": total - len(shown)})
+    raise UploadRefused(
+        gettext("We could not read this %(what)s; nothing was stored.") % {"what": gettext(what)},
+        shown,
+    )
 
 
 class _Months:
@@ -202,24 +228,27 @@ def parse_smt_csv(data: bytes, *, esiid: str) -> ParsedUpload:
     """
     if len(data) > MAX_CSV_BYTES:
         raise UploadRefused(
-            f"The file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB; nothing was stored."
+            gettext("The file is larger than %(mb)s MB; nothing was stored.")
+            % {"mb": MAX_CSV_BYTES // (1024 * 1024)}
         )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UploadRefused("This is not a text CSV file; nothing was stored.") from exc
+        raise UploadRefused(gettext("This is not a text CSV file; nothing was stored.")) from exc
     if "\x00" in text:
-        raise UploadRefused("This is not a text CSV file; nothing was stored.")
+        raise UploadRefused(gettext("This is not a text CSV file; nothing was stored."))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as exc:
-        raise UploadRefused("The file is empty; nothing was stored.") from exc
+        raise UploadRefused(gettext("The file is empty; nothing was stored.")) from exc
     if [h.strip().lstrip("\ufeff").upper() for h in header] != SMT_CSV_HEADER:
         raise UploadRefused(
-            "This does not look like a Smart Meter Texas interval CSV: its first line must be "
-            + ",".join(SMT_CSV_HEADER)
-            + ". Nothing was stored."
+            gettext(
+                "This does not look like a Smart Meter Texas interval CSV: its first line must "
+                "be %(header)s. Nothing was stored."
+            )
+            % {"header": ",".join(SMT_CSV_HEADER)}
         )
     # (channel, kind, day, start, end) -> revision -> kWh values in file order; the fall-back
     # hour's two readings share one key and one revision, so both stay, in order.
@@ -236,7 +265,9 @@ def parse_smt_csv(data: bytes, *, esiid: str) -> ParsedUpload:
         nonlocal problems
         problems += 1
         if len(errors) < MAX_ERRORS:
-            errors.append(f"Line {line}: {message}")
+            errors.append(
+                gettext("Line %(line)s: %(message)s") % {"line": line, "message": message}
+            )
 
     try:
         for row in reader:
@@ -245,37 +276,58 @@ def parse_smt_csv(data: bytes, *, esiid: str) -> ParsedUpload:
                 continue  # a blank line
             rows += 1
             if rows > MAX_READINGS * 2:
-                raise UploadRefused("The file has too many rows; nothing was stored.")
+                raise UploadRefused(gettext("The file has too many rows; nothing was stored."))
             if len(row) != len(SMT_CSV_HEADER):
-                bad(line, f"expected {len(SMT_CSV_HEADER)} columns, found {len(row)}.")
+                bad(
+                    line,
+                    gettext("expected %(expected)s columns, found %(found)s.")
+                    % {"expected": len(SMT_CSV_HEADER), "found": len(row)},
+                )
                 continue
             raw_esiid = row[0].strip().lstrip("'").strip()
             if raw_esiid == esiid:
                 pass  # the usual case: no need to look closer
             elif "E+" in raw_esiid.upper():
-                bad(line, "the ESIID is in scientific notation (a spreadsheet changed it).")
+                bad(
+                    line, gettext("the ESIID is in scientific notation (a spreadsheet changed it).")
+                )
                 continue
             elif not ESIID_RE.match(raw_esiid):
-                bad(line, f"{raw_esiid[:30]!r} is not an ESIID.")
+                bad(line, gettext("%(value)s is not an ESIID.") % {"value": repr(raw_esiid[:30])})
                 continue
             else:
                 foreign.add(raw_esiid)
-                bad(line, f"ESIID {raw_esiid} is not this premise's ESIID ({esiid}).")
+                bad(
+                    line,
+                    gettext("ESIID %(found)s is not this premise's ESIID (%(esiid)s).")
+                    % {"found": raw_esiid, "esiid": esiid},
+                )
                 continue
             mine += 1
             channel = row[7].strip().lower()
             if channel not in ("consumption", "surplus generation"):
-                bad(line, f"unknown channel {row[7].strip()[:30]!r}.")
+                bad(
+                    line,
+                    gettext("unknown channel %(value)s.") % {"value": repr(row[7].strip()[:30])},
+                )
                 continue
             try:
                 day = _smt_date(row[1])
             except ValueError:
-                bad(line, f"the date {row[1].strip()[:20]!r} is not MM/DD/YYYY.")
+                bad(
+                    line,
+                    gettext("the date %(value)s is not MM/DD/YYYY.")
+                    % {"value": repr(row[1].strip()[:20])},
+                )
                 continue
             try:
                 revision = _smt_revision(row[2])
             except ValueError:
-                bad(line, f"the revision date {row[2].strip()[:20]!r} is not MM/DD/YYYY.")
+                bad(
+                    line,
+                    gettext("the revision date %(value)s is not MM/DD/YYYY.")
+                    % {"value": repr(row[2].strip()[:20])},
+                )
                 continue
             start_raw, end_raw = row[3].strip(), row[4].strip()
             try:
@@ -289,7 +341,11 @@ def parse_smt_csv(data: bytes, *, esiid: str) -> ParsedUpload:
                 else:
                     kind, start, end = "interval", _smt_time(start_raw), _smt_time(end_raw)
             except ValueError:
-                bad(line, f"the start/end {start_raw[:20]!r}-{end_raw[:20]!r} is not a time.")
+                bad(
+                    line,
+                    gettext("the start/end %(start)s-%(end)s is not a time.")
+                    % {"start": repr(start_raw[:20]), "end": repr(end_raw[:20])},
+                )
                 continue
             if not row[5].strip():
                 skipped_empty += 1  # SMT leaves the spring-forward hour's rows without a kWh
@@ -297,26 +353,39 @@ def parse_smt_csv(data: bytes, *, esiid: str) -> ParsedUpload:
             try:
                 kwh = _kwh(row[5].strip())
             except InvalidOperation:
-                bad(line, f"the kWh {row[5].strip()[:20]!r} is not a number.")
+                bad(
+                    line,
+                    gettext("the kWh %(value)s is not a number.")
+                    % {"value": repr(row[5].strip()[:20])},
+                )
                 continue
             limit = MAX_INTERVAL_KWH if kind == "interval" else MAX_INTERVAL_KWH * 96 * 62
             if not kwh.is_finite() or kwh < 0 or kwh > limit:
-                bad(line, f"the kWh {row[5].strip()[:20]!r} is out of range.")
+                bad(
+                    line,
+                    gettext("the kWh %(value)s is out of range.")
+                    % {"value": repr(row[5].strip()[:20])},
+                )
                 continue
             kinds.add(kind)
             readings[(channel, kind, day, start, end)][revision].append(kwh)
     except csv.Error as exc:
-        bad(reader.line_num, f"the CSV is malformed ({exc}).")
+        bad(reader.line_num, gettext("the CSV is malformed (%(error)s).") % {"error": exc})
     if foreign and not mine:
         raise UploadRefused(
-            f"This file is for ESIID {sorted(foreign)[0]}, not this premise's ESIID ({esiid}). "
-            "Download the export for this premise; nothing was stored."
+            gettext(
+                "This file is for ESIID %(found)s, not this premise's ESIID (%(esiid)s). "
+                "Download the export for this premise; nothing was stored."
+            )
+            % {"found": sorted(foreign)[0], "esiid": esiid}
         )
-    _refuse_if(errors, problems, "CSV")
+    _refuse_if(errors, problems, gettext_noop("CSV"))
     if len(kinds) > 1:
         raise UploadRefused(
-            "The file mixes 15-minute, daily and monthly rows; export one kind of data. "
-            "Nothing was stored."
+            gettext(
+                "The file mixes 15-minute, daily and monthly rows; export one kind of data. "
+                "Nothing was stored."
+            )
         )
     consumption, generation = _Months(), _Months()
     for (channel, kind, day, start, end), revisions in readings.items():
@@ -329,7 +398,7 @@ def parse_smt_csv(data: bytes, *, esiid: str) -> ParsedUpload:
         else:
             target.add_day(day, total)
     if not consumption:
-        raise UploadRefused("The file has no consumption rows; nothing was stored.")
+        raise UploadRefused(gettext("The file has no consumption rows; nothing was stored."))
     return ParsedUpload(
         months=consumption.months(),
         generation=generation.months(),
@@ -529,7 +598,9 @@ def _meters(root: Element) -> tuple[list[_Meter], set[str]]:
                 own = blocks
             channels.append((reading, None if rt is None else rt.content, own))
         if kind != 0:
-            other_kinds.add(SERVICE_KINDS.get(kind, "something other than electricity"))
+            other_kinds.add(
+                SERVICE_KINDS.get(kind, gettext_noop("something other than electricity"))
+            )
         meters.append(_Meter(point.title, kind, zone, channels))
     return meters, other_kinds
 
@@ -539,14 +610,23 @@ def _xml_root(data: bytes) -> Element:
         return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise UploadRefused(
-            "The file declares a DTD or XML entities, which we refuse for safety; "
-            "nothing was stored."
+            gettext(
+                "The file declares a DTD or XML entities, which we refuse for safety; "
+                "nothing was stored."
+            )
         ) from exc
     except ParseError as exc:
         line = getattr(exc, "position", (None,))[0]
-        where = f" (line {line})" if line else ""
         raise UploadRefused(
-            f"This is not a well-formed XML file{where} (is it cut short?); nothing was stored."
+            gettext(
+                "This is not a well-formed XML file (line %(line)s) (is it cut short?); "
+                "nothing was stored."
+            )
+            % {"line": line}
+            if line
+            else gettext(
+                "This is not a well-formed XML file (is it cut short?); nothing was stored."
+            )
         ) from exc
 
 
@@ -562,33 +642,44 @@ def _zip_members(data: bytes) -> list[bytes]:
             and not i.filename.startswith("__MACOSX/")
         ]
         if not infos:
-            raise UploadRefused("The ZIP file holds no Green Button XML file; nothing was stored.")
+            raise UploadRefused(
+                gettext("The ZIP file holds no Green Button XML file; nothing was stored.")
+            )
         if len(infos) > MAX_ZIP_MEMBERS or sum(i.file_size for i in infos) > MAX_XML_BYTES:
-            raise UploadRefused("The ZIP file holds too much data; nothing was stored.")
+            raise UploadRefused(gettext("The ZIP file holds too much data; nothing was stored."))
         out = []
         for info in infos:
             if info.flag_bits & 0x1:
-                raise UploadRefused("The ZIP file is password-protected; nothing was stored.")
+                raise UploadRefused(
+                    gettext("The ZIP file is password-protected; nothing was stored.")
+                )
             with archive.open(info) as member:
                 body = member.read(MAX_XML_BYTES + 1)
             if len(body) > MAX_XML_BYTES:
-                raise UploadRefused("The ZIP file holds too much data; nothing was stored.")
+                raise UploadRefused(
+                    gettext("The ZIP file holds too much data; nothing was stored.")
+                )
             out.append(body)
         return out
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
-        raise UploadRefused("This ZIP file is damaged or cut short; nothing was stored.") from exc
+        raise UploadRefused(
+            gettext("This ZIP file is damaged or cut short; nothing was stored.")
+        ) from exc
 
 
 def _refuse_kind(kinds: set[str]) -> None:
     if len(kinds) == 1:
         what = kinds.pop()
         raise UploadRefused(
-            f"This file holds {what} usage, not electricity. Upload your electricity "
-            "company's Green Button file; nothing was stored."
+            gettext(
+                "This file holds %(what)s usage, not electricity. Upload your electricity "
+                "company's Green Button file; nothing was stored."
+            )
+            % {"what": gettext(what)}
         )
     raise UploadRefused(
-        "This file holds no electricity usage (only " + ", ".join(sorted(kinds)) + "); "
-        "nothing was stored."
+        gettext("This file holds no electricity usage (only %(kinds)s); nothing was stored.")
+        % {"kinds": ", ".join(sorted(gettext(k) for k in kinds))}
     )
 
 
@@ -606,7 +697,8 @@ def parse_green_button(data: bytes, *, usage_point: int | None = None) -> Parsed
     """
     if len(data) > MAX_XML_BYTES:
         raise UploadRefused(
-            f"The file is larger than {MAX_XML_BYTES // (1024 * 1024)} MB; nothing was stored."
+            gettext("The file is larger than %(mb)s MB; nothing was stored.")
+            % {"mb": MAX_XML_BYTES // (1024 * 1024)}
         )
     documents = _zip_members(data) if data[:4] == b"PK\x03\x04" else [data]
     meters: list[_Meter] = []
@@ -620,14 +712,18 @@ def parse_green_button(data: bytes, *, usage_point: int | None = None) -> Parsed
         other_kinds |= kinds
     if not saw_reading_type:
         raise UploadRefused(
-            "This does not look like a Green Button usage file (no ReadingType); "
-            "nothing was stored."
+            gettext(
+                "This does not look like a Green Button usage file (no ReadingType); "
+                "nothing was stored."
+            )
         )
     electric = [m for m in meters if m.kind == 0 and m.channels]
     if not electric and any(m.kind == 0 for m in meters):
         raise UploadRefused(
-            "The file has no interval readings for its electricity meter (only summaries?); "
-            "nothing was stored."
+            gettext(
+                "The file has no interval readings for its electricity meter (only summaries?); "
+                "nothing was stored."
+            )
         )
     if not electric:
         _refuse_kind(other_kinds or {"something other than electricity"})
@@ -655,11 +751,14 @@ def _read_meter(meter: _Meter) -> ParsedUpload:
             continue  # demand (W), volts, register reads: not interval energy
         flow = _int(rt, "flowDirection")
         if flow in (None, 0, FLOW_FORWARD):
-            name = "consumption"
+            name = gettext_noop("consumption")
         elif flow == FLOW_REVERSE:
-            name = "generation"
+            name = gettext_noop("generation")
         else:
-            notes.append(f"A reading with flow direction {flow} (net or other) was left out.")
+            notes.append(
+                gettext("A reading with flow direction %(flow)s (net or other) was left out.")
+                % {"flow": flow}
+            )
             continue
         count = sum(len(b.content.findall(f"{ESPI}IntervalReading")) for b in blocks)
         length = _int(rt, "intervalLength") or 0
@@ -668,10 +767,15 @@ def _read_meter(meter: _Meter) -> ParsedUpload:
         gas = {UOM_GAS[u] for u in uoms if u in UOM_GAS}
         if gas:
             _refuse_kind(gas)
-        shown = ", ".join(str(u) for u in sorted(u for u in uoms if u is not None)) or "none"
+        shown = ", ".join(str(u) for u in sorted(u for u in uoms if u is not None)) or gettext(
+            "none"
+        )
         raise UploadRefused(
-            f"The readings are not in watt-hours (uom {shown}), so the file has no electricity "
-            "consumption we can use; nothing was stored."
+            gettext(
+                "The readings are not in watt-hours (uom %(uom)s), so the file has no "
+                "electricity consumption we can use; nothing was stored."
+            )
+            % {"uom": shown}
         )
     results: dict[str, _Months] = {}
     errors: list[str] = []
@@ -682,13 +786,16 @@ def _read_meter(meter: _Meter) -> ParsedUpload:
         # the finest, never their sum
         options.sort(key=lambda o: (o[0] or 10**9, o[1]))
         if len(options) > 1:
-            notes.append(f"{len(options) - 1} coarser {name} reading(s) of the same meter unused.")
+            notes.append(
+                gettext("%(n)s coarser %(name)s reading(s) of the same meter unused.")
+                % {"n": len(options) - 1, "name": gettext(name)}
+            )
         _length, _count, rt, blocks = options[0]
         try:
             scale = Decimal(10) ** int(_text(rt, "powerOfTenMultiplier") or "0") / Decimal(1000)
         except (ValueError, InvalidOperation) as exc:
             raise UploadRefused(
-                "The powerOfTenMultiplier is not a number; nothing was stored."
+                gettext("The powerOfTenMultiplier is not a number; nothing was stored.")
             ) from exc
         default_seconds = _int(rt, "intervalLength")
         months = results[name] = _Months()
@@ -696,16 +803,21 @@ def _read_meter(meter: _Meter) -> ParsedUpload:
             for reading in block.content.findall(f"{ESPI}IntervalReading"):
                 total += 1
                 if total > MAX_READINGS:
-                    raise UploadRefused("The file has too many readings; nothing was stored.")
+                    raise UploadRefused(
+                        gettext("The file has too many readings; nothing was stored.")
+                    )
                 problem = _add_reading(reading, months, meter.zone, scale, default_seconds)
                 if problem:
                     problems += 1
                     if len(errors) < MAX_ERRORS:
-                        errors.append(f"IntervalReading {total}: {problem}")
-    _refuse_if(errors, problems, "Green Button file")
+                        errors.append(
+                            gettext("IntervalReading %(n)s: %(problem)s")
+                            % {"n": total, "problem": problem}
+                        )
+    _refuse_if(errors, problems, gettext_noop("Green Button file"))
     consumption = results["consumption"]
     if not consumption:
-        raise UploadRefused("The file has no interval readings; nothing was stored.")
+        raise UploadRefused(gettext("The file has no interval readings; nothing was stored."))
     generation = results.get("generation")
     return ParsedUpload(
         months=consumption.months(),
@@ -724,17 +836,21 @@ def _add_reading(
         epoch = int(start or "")
         at = zone.local(epoch)
     except (ValueError, OverflowError, OSError):
-        return f"the start time {str(start)[:20]!r} is not epoch seconds."
+        return gettext("the start time %(value)s is not epoch seconds.") % {
+            "value": repr(str(start)[:20])
+        }
     duration = _int(period, "duration") or default or 0
     try:
         kwh = Decimal(value or "") * scale
     except InvalidOperation:
-        return f"the value {str(value)[:20]!r} is not a number."
+        return gettext("the value %(value)s is not a number.") % {"value": repr(str(value)[:20])}
     days = max(duration, 1) / 86400
     if days > MAX_PERIOD_DAYS:
-        return f"the duration {duration} s is longer than a billing period."
+        return gettext("the duration %(seconds)s s is longer than a billing period.") % {
+            "seconds": duration
+        }
     if not kwh.is_finite() or kwh < 0 or kwh > MAX_INTERVAL_KWH * 96 * max(1, round(days)):
-        return f"the value {str(value)[:20]!r} is out of range."
+        return gettext("the value %(value)s is out of range.") % {"value": repr(str(value)[:20])}
     if duration <= 86400:
         months.add_day(at.date(), kwh)
     else:

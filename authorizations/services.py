@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext, gettext_noop
 
 from authorizations.models import AuthorizationEvent, MonthlyUsage, UsageAuthorization
 from authorizations.parsers import (
@@ -25,6 +26,7 @@ from authorizations.parsers import (
 )
 from opsadmin import clock
 from opsadmin.errors import ApplicationError, MalformedAnswerError, PermanentIntegrationError
+from opsadmin.i18n import in_each_language
 from opsadmin.models import CustomerType, Utility
 from usage.services import SmtAgreementPort, SmtPort
 
@@ -47,6 +49,12 @@ HISTORY_MONTHS = 24  # SMT keeps 24 months
 today_chicago = clock.today  # the market day (one rule, opsadmin.clock)
 
 
+def _reason(message: str, **params) -> dict[str, str]:
+    """A status reason in every language (PUCT Subst. R. 25.473: the person may read Spanish);
+    ``message`` is marked with ``gettext_noop`` where it is written."""
+    return in_each_language(message, params)
+
+
 def _event(
     authorization: UsageAuthorization,
     kind: str,
@@ -66,8 +74,15 @@ def _event(
 
 
 def _set_status(
-    authorization: UsageAuthorization, status: str, *, reason: str = "", actor=None, **fields
+    authorization: UsageAuthorization,
+    status: str,
+    *,
+    reason: dict[str, str] | None = None,
+    actor=None,
+    **fields,
 ) -> None:
+    """Move to ``status`` with ``reason`` in each language (:func:`_reason`): staff read the
+    English, the person reads theirs (``status_reason_es``)."""
     before = authorization.status
     # Only from the status we read: a duplicate or concurrent answer that another worker
     # already applied moves nothing and records nothing (never the same move twice).
@@ -78,11 +93,15 @@ def _set_status(
         authorization.refresh_from_db()
         return
     authorization.status = status
-    authorization.status_reason = reason[:200]
+    reason = reason or {}
+    authorization.status_reason = reason.get("en", "")[:200]
+    authorization.status_reason_es = reason.get("es", "")[:200]
     for name, value in fields.items():
         setattr(authorization, name, value)
     authorization.save()
-    _event(authorization, "status", from_status=before, note=reason, actor=actor)
+    _event(
+        authorization, "status", from_status=before, note=authorization.status_reason, actor=actor
+    )
     logger.info(
         "authorizations.status",
         extra={"authorization_id": authorization.pk, "from": before, "to": status},
@@ -129,21 +148,27 @@ def authorization_create(
     esiid = esiid.strip()
     meter_number = meter_number.strip()
     if not ESIID_RE.match(esiid):
-        raise ApplicationError("An ESIID is 17 or 22 digits starting with 10.", field="esiid")
+        raise ApplicationError(
+            gettext("An ESIID is 17 or 22 digits starting with 10."), field="esiid"
+        )
     utility = utility or utility_for_esiid(esiid)
     if utility is None:
         raise ApplicationError(
-            "We don't recognise the utility of that ESIID; check the number on your bill.",
+            gettext("We don't recognise the utility of that ESIID; check the number on your bill."),
             field="esiid",
         )
     if not utility.is_ercot:
         raise ApplicationError(
-            "Smart Meter Texas serves ERCOT premises only; upload a Green Button file or "
-            "enter your monthly usage instead.",
+            gettext(
+                "Smart Meter Texas serves ERCOT premises only; upload a Green Button file or "
+                "enter your monthly usage instead."
+            ),
             field="esiid",
         )
     if request_agreement and not meter_number:
-        raise ApplicationError("Smart Meter Texas needs the meter number.", field="meter_number")
+        raise ApplicationError(
+            gettext("Smart Meter Texas needs the meter number."), field="meter_number"
+        )
     authorization = UsageAuthorization.objects.create(
         origin=origin,
         channel=channel,
@@ -206,7 +231,11 @@ def agreement_send(*, authorization: UsageAuthorization, client: SmtAgreementPor
         _set_status(
             authorization,
             Status.NOT_REQUESTED,
-            reason="Smart Meter Texas answered with a malformed response; ask again later.",
+            reason=_reason(
+                gettext_noop(
+                    "Smart Meter Texas answered with a malformed response; ask again later."
+                )
+            ),
             last_error=str(exc)[:300],
         )
         return
@@ -214,7 +243,11 @@ def agreement_send(*, authorization: UsageAuthorization, client: SmtAgreementPor
         _set_status(
             authorization,
             Status.NOT_REQUESTED,
-            reason="Smart Meter Texas refused the request; check the ESIID and meter number.",
+            reason=_reason(
+                gettext_noop(
+                    "Smart Meter Texas refused the request; check the ESIID and meter number."
+                )
+            ),
             last_error=str(exc)[:300],
         )
         return
@@ -293,7 +326,7 @@ def agreement_check(*, authorization: UsageAuthorization, client: SmtAgreementPo
         _set_status(
             authorization,
             Status.APPROVED,
-            reason="Approved at Smart Meter Texas.",
+            reason=_reason(gettext_noop("Approved at Smart Meter Texas.")),
             approved_at=now,
             answered_at=now,
             expires_on=agreement.end,
@@ -305,7 +338,7 @@ def agreement_check(*, authorization: UsageAuthorization, client: SmtAgreementPo
         _set_status(
             authorization,
             Status.DECLINED,
-            reason="Declined at Smart Meter Texas.",
+            reason=_reason(gettext_noop("Declined at Smart Meter Texas.")),
             answered_at=now,
             next_check_at=None,
         )
@@ -313,14 +346,16 @@ def agreement_check(*, authorization: UsageAuthorization, client: SmtAgreementPo
         _set_status(
             authorization,
             Status.EXPIRED,
-            reason=f"The agreement ended{f' on {agreement.end:%m/%d/%Y}' if agreement.end else ''}.",
+            reason=_reason(gettext_noop("The agreement ended on %(date)s."), date=agreement.end)
+            if agreement.end
+            else _reason(gettext_noop("The agreement ended.")),
             next_check_at=None,
         )
     elif agreement.status == "TERMINATED":
         _set_status(
             authorization,
             Status.REVOKED,
-            reason="Ended at Smart Meter Texas.",
+            reason=_reason(gettext_noop("Ended at Smart Meter Texas.")),
             next_check_at=None,
         )
     return False
@@ -440,7 +475,7 @@ def usage_upload(
         parsed = parse_green_button(data, usage_point=usage_point)
         source = Source.GREEN_BUTTON
     else:
-        raise ApplicationError("Choose the kind of file.", field="kind")
+        raise ApplicationError(gettext("Choose the kind of file."), field="kind")
     stored = months_store(
         authorization=authorization, months=parsed.months, source=source, actor=actor
     )
@@ -452,11 +487,14 @@ def usage_manual(
 ) -> int:
     """Store 12 monthly kWh figures typed from bills."""
     if len(figures) != 12:
-        raise ApplicationError("Enter all 12 months.")
+        raise ApplicationError(gettext("Enter all 12 months."))
     months = []
     for month, kwh in figures:
         if kwh < 0 or kwh > Decimal("10000000"):
-            raise ApplicationError(f"{month:%B %Y}: enter kWh between 0 and 10,000,000.")
+            raise ApplicationError(
+                gettext("%(month)s: enter kWh between 0 and 10,000,000.")
+                % {"month": dateformat.format(month, gettext("F Y"))}
+            )
         days = ((month.replace(day=28) + timedelta(days=4)).replace(day=1) - month).days
         months.append(ParsedMonth(month=month, kwh=kwh, days=days))
     return months_store(
@@ -475,7 +513,9 @@ def authorization_renew(*, authorization: UsageAuthorization, actor=None) -> Usa
     _set_status(
         authorization,
         Status.REQUESTED,
-        reason=f"Renewal requested{f' (replaces {previous})' if previous else ''}.",
+        reason=_reason(gettext_noop("Renewal requested (replaces %(number)s)."), number=previous)
+        if previous
+        else _reason(gettext_noop("Renewal requested.")),
         actor=actor,
         agreement_number="",
         requested_at=timezone.now(),
@@ -493,13 +533,13 @@ def authorization_revoke(
 ) -> None:
     """The person withdraws consent: end the agreement at SMT and stop refreshing."""
     if authorization.status not in (Status.REQUESTED, Status.APPROVED):
-        raise ApplicationError("There is no active agreement to end.")
+        raise ApplicationError(gettext("There is no active agreement to end."))
     if authorization.agreement_number:
         client.agreement_terminate(number=authorization.agreement_number)
     _set_status(
         authorization,
         Status.REVOKED,
-        reason="Consent withdrawn.",
+        reason=_reason(gettext_noop("Consent withdrawn.")),
         actor=actor,
         next_check_at=None,
     )
@@ -510,9 +550,16 @@ def status_url(authorization: UsageAuthorization) -> str:
     return base + reverse("authorizations:status", args=[authorization.token])
 
 
-def _mail(authorization: UsageAuthorization, subject: str, body: str) -> None:
+def _mail(authorization: UsageAuthorization, subject: str, body: str, **params) -> None:
+    """Email the person in the language they chose; ``subject`` and ``body`` are marked with
+    ``gettext_noop`` where they are written."""
     email = authorization.email
     link = status_url(authorization)
+    language = (
+        authorization.language if authorization.language in dict(settings.LANGUAGES) else "en"
+    )
+    subject = in_each_language(subject)[language]
+    body = in_each_language(body, params)[language]
     transaction.on_commit(
         lambda: send_mail(subject, f"{body}\n\n{link}\n", None, [email], fail_silently=False)
     )
@@ -532,7 +579,11 @@ def authorizations_maintain(
             _set_status(
                 auth,
                 Status.EXPIRED,
-                reason="Not approved in time: the request lapsed. Ask again or upload a file.",
+                reason=_reason(
+                    gettext_noop(
+                        "Not approved in time: the request lapsed. Ask again or upload a file."
+                    )
+                ),
                 next_check_at=None,
             )
         counts["timed_out"] += 1
@@ -549,10 +600,12 @@ def authorizations_maintain(
             _event(auth, "reminder", note=f"Reminder {auth.reminders_sent} emailed")
             _mail(
                 auth,
-                "Reminder: approve sharing your usage",
-                "Smart Meter Texas emailed you a request to share your electricity usage "
-                "with us. Approve it there and we will price every plan on your own usage. "
-                "Check your request here:",
+                gettext_noop("Reminder: approve sharing your usage"),
+                gettext_noop(
+                    "Smart Meter Texas emailed you a request to share your electricity usage "
+                    "with us. Approve it there and we will price every plan on your own usage. "
+                    "Check your request here:"
+                ),
             )
         counts["reminded"] += 1
     approved = UsageAuthorization.objects.filter(status=Status.APPROVED)
@@ -561,13 +614,18 @@ def authorizations_maintain(
             _set_status(
                 auth,
                 Status.EXPIRED,
-                reason=f"The agreement ended on {auth.expires_on:%m/%d/%Y}; refreshes stopped.",
+                reason=_reason(
+                    gettext_noop("The agreement ended on %(date)s; refreshes stopped."),
+                    date=auth.expires_on,
+                ),
             )
             _mail(
                 auth,
-                "Your usage sharing has ended",
-                "Your Smart Meter Texas data-sharing agreement with us has ended, so we no "
-                "longer refresh your usage. You can renew it in one step here:",
+                gettext_noop("Your usage sharing has ended"),
+                gettext_noop(
+                    "Your Smart Meter Texas data-sharing agreement with us has ended, so we no "
+                    "longer refresh your usage. You can renew it in one step here:"
+                ),
             )
         counts["expired"] += 1
     notice_from = today + timedelta(days=RENEWAL_NOTICE_DAYS)
@@ -580,9 +638,12 @@ def authorizations_maintain(
             _event(auth, "renewal_prompt", note=f"Ends {auth.expires_on:%m/%d/%Y}")
             _mail(
                 auth,
-                "Renew sharing your usage",
-                f"Your Smart Meter Texas data-sharing agreement with us ends on "
-                f"{auth.expires_on:%m/%d/%Y}. Renew it in one step here:",
+                gettext_noop("Renew sharing your usage"),
+                gettext_noop(
+                    "Your Smart Meter Texas data-sharing agreement with us ends on %(date)s. "
+                    "Renew it in one step here:"
+                ),
+                date=auth.expires_on,
             )
         counts["prompted"] += 1
     due = approved.filter(expires_on__gte=today).exclude(last_refresh_at__gt=now - REFRESH_EVERY)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from drops.models import DropCode, DropRequest, DropSettings
 from drops.services import ForwardingAddress
+from opsadmin.i18n import translation_fields
 
 
 def _numeric_date(value: date) -> str:
@@ -72,7 +73,7 @@ class DropRequestForm(forms.Form):
             reason = self.fields["reason"]
             assert isinstance(reason, forms.ChoiceField)
             reason.choices = [("", gettext("Choose a reason"))] + [
-                (c.code, c.description) for c in codes
+                (c.code, c.local_description) for c in codes
             ]
         else:
             del self.fields["reason"]
@@ -147,7 +148,10 @@ class DropRequestForm(forms.Form):
 class DropCodeForm(forms.ModelForm):
     class Meta:
         model = DropCode
-        fields = ["utility", "code", "description", "outbound", "available_in_myaccount", "active"]
+        fields = translation_fields(
+            ["utility", "code", "description", "outbound", "available_in_myaccount", "active"],
+            DropCode,
+        )
 
 
 class DropSettingsForm(forms.ModelForm):

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from enrollments.models import Customer, Enrollment, ServiceAccount
+from opsadmin.i18n import Localized
 from opsadmin.models import Utility, zip_validator
 
 
@@ -30,9 +31,18 @@ class DropCode(models.Model):
     reason is sent, one -> that code is sent without asking, several -> a dropdown).
     """
 
+    TRANSLATED_FIELDS = ("description",)
+
     utility = models.ForeignKey(Utility, on_delete=models.CASCADE, related_name="drop_codes")
     code = models.CharField(max_length=20)
     description = models.CharField(max_length=120)
+    description_es = models.CharField(
+        "Description (Spanish)",
+        max_length=120,
+        blank=True,
+        help_text="Spanish text customers read; empty shows the English.",
+    )
+    local_description = Localized("description")
     outbound = models.BooleanField(default=True, help_text="Sent to the billing system.")
     available_in_myaccount = models.BooleanField(
         "Available in My Account",
@@ -116,6 +126,8 @@ class ChangeOfTermsNotice(models.Model):
 class DropRequest(models.Model):
     """A customer's cancel (drop) or move-out request and where it is on its way to billing."""
 
+    TRANSLATED_FIELDS = ("reason_description",)
+
     class Kind(models.TextChoices):
         DROP = "drop", _("Cancel service")
         MOVE_OUT = "move_out", _("Move out")
@@ -148,6 +160,8 @@ class DropRequest(models.Model):
     # The code as sent (a snapshot: drop codes can be edited later); "" = empty reason.
     reason_code = models.CharField(max_length=20, blank=True)
     reason_description = models.CharField(max_length=120, blank=True)
+    reason_description_es = models.CharField(max_length=120, blank=True)
+    local_reason_description = Localized("reason_description")
     meter_removal = models.BooleanField(default=False)
     forwarding_address_line1 = models.CharField(max_length=120, blank=True)
     forwarding_address_line2 = models.CharField(max_length=120, blank=True)

@@ -32,7 +32,7 @@ from django.utils.translation import gettext
 
 from billing.models import BillingRequest
 from billing.services import billing_request_create
-from drops.models import DropRequest
+from drops.models import DropCode, DropRequest
 from drops.selectors import (
     drop_date_window,
     drop_option_visible,
@@ -70,27 +70,27 @@ class DropRequestResult:
     created: bool
 
 
-def resolve_reason_code(*, utility, posted_code: str) -> tuple[str, str]:
+def resolve_reason_code(*, utility, posted_code: str) -> DropCode | None:
     """The code to send for what the customer posted:
-    no My Account codes -> "" (anything posted is refused); one -> that code (anything else
-    posted is refused); several -> the posted code, which must be one of them."""
+    no My Account codes -> None (anything posted is refused); one -> that code (anything
+    else posted is refused); several -> the posted code, which must be one of them."""
     codes = myaccount_drop_codes(utility=utility)
     posted_code = (posted_code or "").strip()
     if not codes:
         if posted_code:
             raise ApplicationError(gettext("That reason is not available."), field="reason")
-        return "", ""
+        return None
     if len(codes) == 1:
         only = codes[0]
         if posted_code and posted_code != only.code:
             raise ApplicationError(gettext("That reason is not available."), field="reason")
-        return only.code, only.description
+        return only
     by_code = {c.code: c for c in codes}
     if not posted_code:
         raise ApplicationError(gettext("Choose a reason."), field="reason")
     if posted_code not in by_code:
         raise ApplicationError(gettext("That reason is not available."), field="reason")
-    return posted_code, by_code[posted_code].description
+    return by_code[posted_code]
 
 
 @transaction.atomic
@@ -153,7 +153,7 @@ def drop_request_create(
         )
 
     utility = enrollment.service_account.utility
-    code, description = resolve_reason_code(utility=utility, posted_code=reason_code)
+    reason = resolve_reason_code(utility=utility, posted_code=reason_code)
 
     forwarding = forwarding_address if kind == DropRequest.Kind.MOVE_OUT else None
     if forwarding is not None and not forwarding.complete:
@@ -174,8 +174,10 @@ def drop_request_create(
         utility=utility,
         kind=kind,
         requested_date=requested_date,
-        reason_code=code,
-        reason_description=description,
+        reason_code=reason.code if reason else "",
+        # the reason as the code said it that day, in each language (staff read English)
+        reason_description=reason.description if reason else "",
+        reason_description_es=reason.description_es if reason else "",
         meter_removal=meter_removal,
         etf_amount=quote.amount,
         etf_waiver=quote.waiver,
@@ -301,10 +303,13 @@ def drop_request_cancel(
     locked = _locked(drop_request)
     if locked.status != DropRequest.Status.HELD:
         raise ApplicationError(
-            "This request has already gone to the billing system and can no longer be "
-            "cancelled here."
+            gettext(
+                "This request has already gone to the billing system and can no longer be "
+                "cancelled here."
+            )
             if locked.status in (DropRequest.Status.RELEASED, DropRequest.Status.SENT)
-            else f"This request is {locked.get_status_display().lower()}.",
+            else gettext("This request is %(status)s.")
+            % {"status": str(locked.get_status_display()).lower()},
             code="not_held",
         )
     if by_customer and not drop_request_customer_may_cancel(drop_request=locked, now=now):

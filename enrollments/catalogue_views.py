@@ -24,7 +24,26 @@ from enrollments.forms import (
 )
 from enrollments.models import ConsentMethod, Plan, PromoCode, ReferralSource, TduCharge
 from enrollments.pricing import TOU_EFL_ASSUMPTION, average_price_cents, usage_tiers
+from opsadmin.i18n import translation_fields
 from opsadmin.permissions import staff_required
+
+
+def _with_translations(
+    form_class: type[forms.ModelForm], *, after: dict[str, str] | None = None
+) -> type[forms.ModelForm]:
+    """The catalogue form plus the Spanish of each customer-facing text (``name_es``...),
+    placed after its English field (opsadmin.i18n); ``after`` adds a model field the form
+    does not list yet after the one named (``{"name": "description"}``)."""
+    meta = form_class.Meta  # type: ignore[attr-defined]
+    listed: list[str] = []
+    for name in meta.fields:
+        listed.append(name)
+        if after and name in after:
+            listed.append(after[name])
+    fields = translation_fields(listed, meta.model)
+    if fields == list(meta.fields):
+        return form_class
+    return forms.models.modelform_factory(meta.model, form=form_class, fields=fields)
 
 
 @dataclass(frozen=True)
@@ -45,10 +64,11 @@ KINDS = {
             "Plans",
             "plan",
             Plan,
-            PlanForm,
+            _with_translations(PlanForm, after={"name": "description"}),
             (
                 ("Code", "code"),
                 ("Name", "name"),
+                ("Spanish name", "name_es"),
                 ("Web plan", "is_web_plan"),
                 ("Rate type", "get_rate_type_display"),
                 ("Term (months)", "term_months"),
@@ -92,8 +112,13 @@ KINDS = {
             "Referral sources",
             "referral source",
             ReferralSource,
-            ReferralSourceForm,
-            (("Name", "name"), ("Order", "sort_order"), ("Active", "active")),
+            _with_translations(ReferralSourceForm),
+            (
+                ("Name", "name"),
+                ("Spanish name", "name_es"),
+                ("Order", "sort_order"),
+                ("Active", "active"),
+            ),
         ),
         Kind(
             "consent-methods",

@@ -15,6 +15,7 @@ from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Right, Upper
 
 from opsadmin.crypto import EncryptedTextField
+from opsadmin.i18n import Localized
 from opsadmin.models import CustomerType, Utility, zip_validator
 from opsadmin.phones import clean_phone_field
 
@@ -153,8 +154,29 @@ class Plan(models.Model):
         FLAT = "flat", "Flat"
         PER_MONTH = "per_month", "Per remaining month"
 
+    TRANSLATED_FIELDS = ("name", "description")
+
     code = models.CharField(max_length=30, unique=True)
     name = models.CharField(max_length=100)
+    name_es = models.CharField(
+        "Name (Spanish)",
+        max_length=100,
+        blank=True,
+        help_text="Spanish text customers read; empty shows the English.",
+    )
+    local_name = Localized("name")
+    description = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="One line customers read under the plan's name (products table, renewal).",
+    )
+    description_es = models.CharField(
+        "Description (Spanish)",
+        max_length=200,
+        blank=True,
+        help_text="Spanish text customers read; empty shows the English.",
+    )
+    local_description = Localized("description")
     is_web_plan = models.BooleanField("Web plan", default=True)
     customer_types = models.ManyToManyField(CustomerType, related_name="plans")
     utilities = models.ManyToManyField(Utility, related_name="plans")
@@ -395,7 +417,16 @@ class PromoCode(models.Model):
 class ReferralSource(models.Model):
     """An answer to "How did you hear about us?"."""
 
+    TRANSLATED_FIELDS = ("name",)
+
     name = models.CharField(max_length=80, unique=True)
+    name_es = models.CharField(
+        "Name (Spanish)",
+        max_length=80,
+        blank=True,
+        help_text="Spanish text customers read; empty shows the English.",
+    )
+    local_name = Localized("name")
     sort_order = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)
 

@@ -62,11 +62,11 @@ _VALUES = {
         lambda e: e.customer.display_name,
     ),
     "CUSTOMER_FIRST_NAME": ("Customer first name.", lambda e: e.customer.first_name),
-    "PLAN_NAME": ("Name of the current plan.", lambda e: e.plan.name),
+    "PLAN_NAME": ("Name of the current plan.", lambda e: e.plan.local_name),
     "PLAN_CODE": ("Code of the current plan (ESG plan code).", lambda e: e.plan.code),
     "RENEWAL_PLAN_NAME": (
         "Name of the default plan the contract renews onto.",
-        lambda e: e.plan.renewal_plan.name if e.plan.renewal_plan else "",
+        lambda e: e.plan.renewal_plan.local_name if e.plan.renewal_plan else "",
     ),
     "RENEWAL_PLAN_CODE": (
         "Code of the default plan the contract renews onto.",

@@ -24,6 +24,7 @@ from django.utils.html import conditional_escape
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enrollments.models import ServiceAccount
@@ -635,6 +636,15 @@ def _download_params(request) -> tuple:
     return period, start, end
 
 
+def _period_slug(period: str) -> str:
+    """The period as a file name part in the reader's language (hourly -> por-hora)."""
+    return {
+        "hourly": pgettext("file name", "hourly"),
+        "daily": pgettext("file name", "daily"),
+        "monthly": pgettext("file name", "monthly"),
+    }.get(period, period)
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -658,8 +668,16 @@ def usage_csv(request):
     writer = csv.writer(_Echo())
 
     def rows():
+        # Column names in the customer's language (a person opens this in a spreadsheet);
+        # English for everyone else, so a script's columns stay put.
         yield writer.writerow(
-            ["period_start", "consumption_kwh", "generation_kwh", "source", "estimated"]
+            [
+                pgettext("usage CSV column", "period_start"),
+                pgettext("usage CSV column", "consumption_kwh"),
+                pgettext("usage CSV column", "generation_kwh"),
+                pgettext("usage CSV column", "source"),
+                pgettext("usage CSV column", "estimated"),
+            ]
         )
         for p in result.points:
             yield writer.writerow(
@@ -673,8 +691,9 @@ def usage_csv(request):
             )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    name = pgettext("file name", "usage")
     response["Content-Disposition"] = (
-        f'attachment; filename="usage-{selected.esiid}-{period}-{start}-{end}.csv"'
+        f'attachment; filename="{name}-{selected.esiid}-{_period_slug(period)}-{start}-{end}.csv"'
     )
     return response
 
@@ -696,7 +715,8 @@ def usage_xml(request):
     channels = sources.green_button_readings(service_account=selected, start=start, end=end)
     body = greenbutton.espi_feed(
         base=request.build_absolute_uri("/espi/1_1/resource"),
-        title=f"Electricity usage, {selected.address_line1}",
+        # the feed's title is read by a person; the ESPI element names stay standard
+        title=_("Electricity usage, %(address)s") % {"address": selected.address_line1},
         channels=channels,
     )
     response = HttpResponse(body, content_type="application/atom+xml; charset=utf-8")

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from opsadmin.i18n import translation_fields
 from opsadmin.models import CustomerType, SystemSetup, ThirdPartyProvider, UsageTierSet, Utility
 
 
@@ -163,17 +164,20 @@ class UtilityForm(forms.ModelForm):
 
     class Meta:
         model = Utility
-        fields = [
-            "code",
-            "name",
-            "market",
-            "state",
-            "esiid_prefixes",
-            "meter_number_label",
-            "billing_system",
-            "price_to_compare_cents",
-            "active",
-        ]
+        fields = translation_fields(
+            [
+                "code",
+                "name",
+                "market",
+                "state",
+                "esiid_prefixes",
+                "meter_number_label",
+                "billing_system",
+                "price_to_compare_cents",
+                "active",
+            ],
+            Utility,
+        )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -206,4 +210,6 @@ class UtilityForm(forms.ModelForm):
 class CustomerTypeForm(forms.ModelForm):
     class Meta:
         model = CustomerType
-        fields = ["code", "name", "drop_visible_in_myaccount", "active"]
+        fields = translation_fields(
+            ["code", "name", "drop_visible_in_myaccount", "active"], CustomerType
+        )

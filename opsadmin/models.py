@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 from opsadmin.crypto import EncryptedTextField
+from opsadmin.i18n import Localized
 
 zip_validator = RegexValidator(r"^\d{5}$", "Enter a 5-digit zip code.")
 
@@ -170,6 +171,8 @@ class Utility(models.Model):
         ESG_REST = "esg_rest", "ESG REST API"
         ESG_TOKEN = "esg_token", "ESG legacy token"
 
+    TRANSLATED_FIELDS = ("meter_number_label",)
+
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=100, unique=True)
     market = models.CharField(max_length=10, choices=Market.choices, default=Market.ERCOT)
@@ -182,6 +185,13 @@ class Utility(models.Model):
         help_text="ESIID prefixes this utility issues (e.g. 1008901 for CenterPoint).",
     )
     meter_number_label = models.CharField(max_length=40, default="Meter Number")
+    meter_number_label_es = models.CharField(
+        "Meter number label (Spanish)",
+        max_length=40,
+        blank=True,
+        help_text="Spanish text customers read; empty shows the English.",
+    )
+    local_meter_number_label = Localized("meter_number_label")
     billing_system = models.CharField(
         "Billing System",
         max_length=12,
@@ -240,8 +250,17 @@ class ServiceArea(models.Model):
 class CustomerType(models.Model):
     """Residential, Commercial, ... (Customers > Settings > Customer Types)."""
 
+    TRANSLATED_FIELDS = ("name",)
+
     code = models.SlugField(max_length=30, unique=True)
     name = models.CharField(max_length=60, unique=True)
+    name_es = models.CharField(
+        "Name (Spanish)",
+        max_length=60,
+        blank=True,
+        help_text="Spanish text customers read; empty shows the English.",
+    )
+    local_name = Localized("name")
     drop_visible_in_myaccount = models.BooleanField(
         "Drop option visible in My Account",
         default=True,

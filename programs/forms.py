@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from opsadmin.i18n import translation_fields
 from programs.models import (
     ControllableAssetType,
     Device,
@@ -57,6 +58,8 @@ class DeviceEnrollForm(forms.Form):
         if not types.exists():
             types = ControllableAssetType.objects.all()
         self.fields["asset_type"].queryset = types  # type: ignore[attr-defined]
+        # a device type in the reader's language (staff screens render English)
+        self.fields["asset_type"].label_from_instance = lambda t: t.local_name  # type: ignore[attr-defined]
         self.fields["specification"].queryset = (  # type: ignore[attr-defined]
             DeviceSpecification.objects.filter(asset_type__in=types)
         )
@@ -168,4 +171,8 @@ CONFIG = {
         "Premise rate classes",
     ),
 }
-CONFIG_FORMS = {key: _model_form(model, fields) for key, (model, fields, _perm) in CONFIG.items()}
+# The edit forms also hold each customer-facing text's Spanish (opsadmin.i18n).
+CONFIG_FORMS = {
+    key: _model_form(model, translation_fields(fields, model))
+    for key, (model, fields, _perm) in CONFIG.items()
+}

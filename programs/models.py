@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from enrollments.models import Customer, ServiceAccount
+from opsadmin.i18n import Localized
 from opsadmin.models import CustomerType, OutboxMessage, Utility
 
 serial_validator = RegexValidator(
@@ -28,7 +29,16 @@ class ControllableAssetType(models.Model):
     """Thermostat, battery, EV charger, water heater..."""
 
     code = models.SlugField(max_length=30, unique=True)
+    TRANSLATED_FIELDS = ("name",)
+
     name = models.CharField(max_length=80, unique=True)
+    name_es = models.CharField(
+        "Name (Spanish)",
+        max_length=80,
+        blank=True,
+        help_text="Spanish text customers read; empty shows the English.",
+    )
+    local_name = Localized("name")
 
     class Meta:
         ordering = ["name"]
@@ -117,8 +127,23 @@ class Program(models.Model):
     """A demand-response program and its eligibility rules (an empty rule means any)."""
 
     code = models.SlugField(max_length=40, unique=True)
+    TRANSLATED_FIELDS = ("name", "description")
+
     name = models.CharField(max_length=120)
+    name_es = models.CharField(
+        "Name (Spanish)",
+        max_length=120,
+        blank=True,
+        help_text="Spanish text customers read; empty shows the English.",
+    )
     description = models.TextField(blank=True)
+    description_es = models.TextField(
+        "Description (Spanish)",
+        blank=True,
+        help_text="Spanish text customers read; empty shows the English.",
+    )
+    local_name = Localized("name")
+    local_description = Localized("description")
     program_type = models.ForeignKey(ProgramType, on_delete=models.PROTECT, related_name="programs")
     head_end = models.ForeignKey(HeadEndSystem, on_delete=models.PROTECT, related_name="programs")
     customer_types = models.ManyToManyField(CustomerType, blank=True, related_name="+")

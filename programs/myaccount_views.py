@@ -79,7 +79,8 @@ def enroll(request, program_id: int, account_id: int):
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             messages.success(
-                request, gettext("You are enrolled in %(name)s.") % {"name": item.program.name}
+                request,
+                gettext("You are enrolled in %(name)s.") % {"name": item.program.local_name},
             )
             return redirect("programs_myaccount:summary")
     return render(

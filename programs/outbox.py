@@ -287,7 +287,7 @@ def reservations_notify(*, reservation_ids: list[int]) -> int:
         # In the customer's document language (PUCT Subst. R. 25.473).
         with translation.override(customer.language or "en"):
             subject = gettext("Your %(device)s is scheduled for an energy event") % {
-                "device": reservation.device.asset_type.name
+                "device": reservation.device.asset_type.local_name
             }
             message = render_to_string("programs/email/reservation.txt", context)
         send_mail(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from enrollments.models import Customer, ServiceAccount
 from programs.models import (
@@ -33,18 +34,26 @@ def program_ineligibility_reason(
 ) -> str | None:
     """Why this premise may not join ``program`` (None when it may). Empty rules mean any."""
     if not program.active:
-        return f"{program.name} is not open for enrollment."
+        return gettext("%(program)s is not open for enrollment.") % {"program": program.local_name}
     type_ids = {t.pk for t in program.customer_types.all()}
     if type_ids and customer.customer_type_id not in type_ids:
-        return f"{program.name} is not offered to {customer.customer_type} customers."
+        return gettext("%(program)s is not offered to %(customer_type)s customers.") % {
+            "program": program.local_name,
+            "customer_type": customer.customer_type.local_name,
+        }
     utility_ids = {u.pk for u in program.utilities.all()}
     if utility_ids and service_account.utility_id not in utility_ids:
-        return f"{program.name} is not offered in the {service_account.utility} service area."
+        return gettext("%(program)s is not offered in the %(utility)s service area.") % {
+            "program": program.local_name,
+            "utility": service_account.utility.name,
+        }
     rate_class_ids = {r.pk for r in program.rate_classes.all()}
     if rate_class_ids:
         rate_class = premise_rate_class(service_account=service_account)
         if rate_class is None or rate_class.pk not in rate_class_ids:
-            return f"{program.name} is limited to other rate classes."
+            return gettext("%(program)s is limited to other rate classes.") % {
+                "program": program.local_name
+            }
     return None
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext
 
 from enrollments.models import Customer, ServiceAccount
 from opsadmin.errors import ApplicationError
@@ -134,7 +135,7 @@ def sync_request_retry(*, sync_request: SyncRequest) -> SyncRequest:
 # --- enrollment ----------------------------------------------------------------------------
 def _validate_devices(*, program: Program, devices: list[DeviceInput]) -> list[dict]:
     if not devices:
-        raise ApplicationError("Add at least one device.", field="devices")
+        raise ApplicationError(gettext("Add at least one device."), field="devices")
     allowed_types = {t.pk for t in program.asset_types.all()}
     seen: set[str] = set()
     cleaned = []
@@ -145,39 +146,49 @@ def _validate_devices(*, program: Program, devices: list[DeviceInput]) -> list[d
             serial_validator(serial)
         except Exception as exc:
             raise ApplicationError(
-                f"Serial number {serial!r} is not valid: 3-60 letters, digits, . _ -",
+                gettext("Serial number %(serial)s is not valid: 3-60 letters, digits, . _ -")
+                % {"serial": repr(serial)},
                 field="serial_number",
             ) from exc
         if not network_address or len(network_address) > 100:
-            raise ApplicationError("Every device needs a network address.", field="network_address")
+            raise ApplicationError(
+                gettext("Every device needs a network address."), field="network_address"
+            )
         if serial.upper() in seen:
             raise ApplicationError(
-                f"Serial number {serial} is listed twice.", field="serial_number"
+                gettext("Serial number %(serial)s is listed twice.") % {"serial": serial},
+                field="serial_number",
             )
         seen.add(serial.upper())
         if item.installation_method not in Device.InstallationMethod.values:
-            raise ApplicationError("Choose an installation method.", field="installation_method")
+            raise ApplicationError(
+                gettext("Choose an installation method."), field="installation_method"
+            )
         if item.ownership not in Device.Ownership.values:
-            raise ApplicationError("Choose who owns the device.", field="ownership")
+            raise ApplicationError(gettext("Choose who owns the device."), field="ownership")
         asset_type = ControllableAssetType.objects.filter(pk=item.asset_type_id).first()
         if asset_type is None:
-            raise ApplicationError("Choose a device type.", field="asset_type")
+            raise ApplicationError(gettext("Choose a device type."), field="asset_type")
         if allowed_types and asset_type.pk not in allowed_types:
             raise ApplicationError(
-                f"{program.name} does not accept {asset_type.name} devices.", field="asset_type"
+                gettext("%(program)s does not accept %(device_type)s devices.")
+                % {"program": program.local_name, "device_type": asset_type.local_name},
+                field="asset_type",
             )
         specification = None
         if item.specification_id:
             specification = DeviceSpecification.objects.filter(pk=item.specification_id).first()
             if specification is None or specification.asset_type_id != asset_type.pk:
                 raise ApplicationError(
-                    "The device model does not match the device type.", field="specification"
+                    gettext("The device model does not match the device type."),
+                    field="specification",
                 )
         if Device.objects.filter(
             serial_number__iexact=serial, status__in=Device.LIVE_STATUSES
         ).exists():
             raise ApplicationError(
-                f"Device {serial} is already enrolled in a program.", field="serial_number"
+                gettext("Device %(serial)s is already enrolled in a program.") % {"serial": serial},
+                field="serial_number",
             )
         cleaned.append(
             {
@@ -218,7 +229,7 @@ def program_enrollment_create(
     if channel not in ProgramEnrollment.Channel.values:
         raise ValueError(f"unknown channel {channel}")
     if service_account.customer_id != customer.pk:
-        raise ApplicationError("That premise does not belong to this customer.")
+        raise ApplicationError(gettext("That premise does not belong to this customer."))
     reason = selectors.program_ineligibility_reason(
         program=program, customer=customer, service_account=service_account
     )
@@ -232,8 +243,11 @@ def program_enrollment_create(
         )
         if group is None:
             raise ApplicationError(
-                f"No entity group is configured in {program.name} for this device; "
-                "ask Ops to add one (Programs > Configuration > Entity groups).",
+                gettext(
+                    "No entity group is configured in %(program)s for this device; "
+                    "ask Ops to add one (Programs > Configuration > Entity groups)."
+                )
+                % {"program": program.local_name},
                 code="no_entity_group",
             )
         item["entity_group"] = group
@@ -281,7 +295,9 @@ def program_enrollment_create(
                 device.save()
     except IntegrityError as exc:
         raise ApplicationError(
-            "This premise is already enrolled in the program, or a device is already enrolled."
+            gettext(
+                "This premise is already enrolled in the program, or a device is already enrolled."
+            )
         ) from exc
     _devices_follow_up(enrollment=enrollment, created=created, installation_date=installation_date)
     logger.info(
@@ -347,7 +363,7 @@ def _program_enrollment_devices_add(
 def _lock_work_order(work_order: WorkOrder) -> WorkOrder:
     locked = WorkOrder.objects.select_for_update().get(pk=work_order.pk)
     if locked.status != WorkOrder.Status.OPEN:
-        raise ApplicationError("This work order is already closed.")
+        raise ApplicationError(gettext("This work order is already closed."))
     return locked
 
 
@@ -371,9 +387,9 @@ def work_order_complete(
     )
     if order.kind == WorkOrder.Kind.INSTALLATION:
         if replacement is not None:
-            raise ApplicationError("An installation does not replace a device.")
+            raise ApplicationError(gettext("An installation does not replace a device."))
         if device.status != Device.Status.PENDING_INSTALLATION:
-            raise ApplicationError("This device is not waiting for installation.")
+            raise ApplicationError(gettext("This device is not waiting for installation."))
         device.status = Device.Status.ACTIVE
         device.save(update_fields=["status"])
         enrollment = ProgramEnrollment.objects.select_for_update().get(pk=order.enrollment_id)
@@ -404,9 +420,9 @@ def device_service_call_create(
 ) -> WorkOrder:
     """Open a service call (troubleshooting visit) that may end in a device replacement."""
     if device.status != Device.Status.ACTIVE:
-        raise ApplicationError("A service call needs an active device.")
+        raise ApplicationError(gettext("A service call needs an active device."))
     if not problem.strip():
-        raise ApplicationError("Describe the problem.", field="problem")
+        raise ApplicationError(gettext("Describe the problem."), field="problem")
     return WorkOrder.objects.create(
         kind=WorkOrder.Kind.SERVICE_CALL,
         enrollment=device.enrollment,
@@ -427,7 +443,7 @@ def device_replace(
     """Replace a faulty device: the old one is de-registered, the new one registered."""
     old = Device.objects.select_for_update().select_related("enrollment__program").get(pk=device.pk)
     if old.status != Device.Status.ACTIVE:
-        raise ApplicationError("Only an active device can be replaced.")
+        raise ApplicationError(gettext("Only an active device can be replaced."))
     program = old.enrollment.program
     cleaned = _validate_devices(
         program=program,
@@ -476,9 +492,9 @@ def program_unenroll(
     """
     locked = ProgramEnrollment.objects.select_for_update().get(pk=enrollment.pk)
     if locked.status == ProgramEnrollment.Status.UNENROLLED:
-        raise ApplicationError("This enrollment has already ended.")
+        raise ApplicationError(gettext("This enrollment has already ended."))
     if removal_method not in ProgramEnrollment.RemovalMethod.values:
-        raise ApplicationError("Choose a removal method.", field="removal_method")
+        raise ApplicationError(gettext("Choose a removal method."), field="removal_method")
     now = timezone.now()
     devices = list(locked.devices.filter(status__in=Device.LIVE_STATUSES))
     to_deregister = [
@@ -530,18 +546,23 @@ def reservation_opt_out(*, reservation: DeviceReservation, channel: str) -> Devi
     program_type = event.program.program_type
     if not program_type.allows_opt_out:
         raise ApplicationError(
-            f"{event.program.name} does not allow opting out of events.", code="not_allowed"
+            gettext("%(program)s does not allow opting out of events.")
+            % {"program": event.program.local_name},
+            code="not_allowed",
         )
     if locked.status == DeviceReservation.Status.OPTED_OUT:
-        raise ApplicationError("This device is already opted out of the event.")
+        raise ApplicationError(gettext("This device is already opted out of the event."))
     if locked.status != DeviceReservation.Status.RESERVED:
-        raise ApplicationError("This device is no longer reserved for the event.")
+        raise ApplicationError(gettext("This device is no longer reserved for the event."))
     now = timezone.now()
     if event.starts_at <= now:
         local = timezone.localtime(event.starts_at)
         raise ApplicationError(
-            f"The event started at {local:%b %-d, %Y %-I:%M %p}; opting out is only possible "
-            "before an event starts.",
+            gettext(
+                "The event started at %(start)s; opting out is only possible before an event "
+                "starts."
+            )
+            % {"start": dateformat.format(local, gettext("M j, Y g:i A"))},
             code="event_started",
         )
     locked.status = DeviceReservation.Status.OPTED_OUT
@@ -586,17 +607,20 @@ def unavailability_schedule(
     )
     program = locked.enrollment.program
     if not program.program_type.allows_unavailability:
-        raise ApplicationError(f"{program.name} does not take unavailability notices.")
+        raise ApplicationError(
+            gettext("%(program)s does not take unavailability notices.")
+            % {"program": program.local_name}
+        )
     if locked.status != Device.Status.ACTIVE:
-        raise ApplicationError("Only an active device can be marked unavailable.")
+        raise ApplicationError(gettext("Only an active device can be marked unavailable."))
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise ValueError("aware datetimes required")
     if ends_at <= starts_at:
-        raise ApplicationError("The window must end after it starts.", field="ends_at")
+        raise ApplicationError(gettext("The window must end after it starts."), field="ends_at")
     if ends_at <= timezone.now():
-        raise ApplicationError("The window is already over.", field="ends_at")
+        raise ApplicationError(gettext("The window is already over."), field="ends_at")
     if (ends_at - starts_at).days > 90:
-        raise ApplicationError("A window can be at most 90 days long.", field="ends_at")
+        raise ApplicationError(gettext("A window can be at most 90 days long."), field="ends_at")
     overlapping = list(
         locked.unavailabilities.filter(starts_at__lte=ends_at, ends_at__gte=starts_at).order_by(
             "pk"

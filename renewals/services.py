@@ -256,3 +256,49 @@ def renewal_export_build(*, export_id: int) -> RenewalExport:
     export.refresh_from_db()
     logger.info("renewals.export_done", extra={"export_id": export.pk, "rows": count})
     return export
+
+
+# The Spanish contract expiration notice (PUCT Subst. R. 25.473 and 25.475(e)): staff may edit
+# it under Notices like any template; seed_demo adds it next to the English defaults.
+SPANISH_SUBJECT = "Aviso de vencimiento de contrato. Vea el documento adjunto."
+SPANISH_BODY = """<p>Estimado/a [CUSTOMER_NAME]:</p>
+<p>Su contrato de electricidad para [SERVICE_ADDRESS] (ESIID [ESIID]) con el plan [PLAN_NAME]
+([PLAN_CODE]) vence el <strong><u>[CONTRACT_END_DATE]</u></strong>.</p>
+<p>Si no hace nada, su servicio continúa con nuestro plan de renovación predeterminado
+[RENEWAL_PLAN_NAME] ([RENEWAL_PLAN_CODE]); su Etiqueta de Datos de Electricidad se adjunta al
+aviso final. No se cobra cargo por terminación anticipada si cambia de proveedor en los últimos
+14 días de su contrato.</p>
+<p>Para comparar, el precio de referencia de [UTILITY_NAME] es [UTILITY_PRICE_TO_COMPARE].</p>
+<p>Número de cuenta de facturación: [BILLING_ACCOUNT_NUMBER]</p>
+"""
+
+
+@transaction.atomic
+def renewal_templates_spanish_ensure() -> list:
+    """Give the configured renewal email and letter templates a Spanish version when they
+    have none (idempotent; an existing translation, edited by staff, is left alone)."""
+    from notices.models import NoticeTemplate
+    from notices.services import notice_template_save
+
+    setup = RenewalSetup.load()
+    made = []
+    for base in (setup.email_template, setup.letter_template):
+        if base is None or base.translations.filter(language="es").exists():
+            continue
+        letter = base.kind == NoticeTemplate.Kind.LETTER
+        body = (f"<p><strong>{SPANISH_SUBJECT}</strong></p>\n" if letter else "") + SPANISH_BODY
+        made.append(
+            notice_template_save(
+                template=NoticeTemplate(
+                    code=f"{base.code}-es"[:60],
+                    name=f"{base.name} (español)",
+                    kind=base.kind,
+                    record_kind=base.record_kind,
+                    subject=SPANISH_SUBJECT,
+                    body=body,
+                    language="es",
+                    translation_of=base,
+                )
+            )
+        )
+    return made

@@ -37,6 +37,7 @@ CUSTOMER_TEMPLATES = [
     "drops/templates/drops/email/*.txt",
     "programs/templates/programs/myaccount/*.html",
     "programs/templates/programs/email/*.txt",
+    "usage/templates/usage/email/*.txt",
     "authorizations/templates/authorizations/public_base.html",
     "authorizations/templates/authorizations/start.html",
     "authorizations/templates/authorizations/status.html",
@@ -107,6 +108,50 @@ def test_the_check_finds_an_unmarked_string_and_accepts_marked_ones():
 @pytest.mark.parametrize("path", customer_templates(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_customer_template_text_is_marked_for_translation(path):
     assert untranslated_text(path.read_text()) == []
+
+
+# --- configured texts a customer reads (opsadmin.i18n) -------------------------------------
+
+
+def _translated_texts() -> dict[str, tuple[str, ...]]:
+    """{model name in snake case: its translated fields} for every model that keeps one."""
+    from django.apps import apps
+
+    found = {}
+    for model in apps.get_models():
+        fields = getattr(model, "TRANSLATED_FIELDS", ())
+        if fields:
+            found[re.sub(r"(?<!^)(?=[A-Z])", "_", model.__name__).lower()] = tuple(fields)
+    return found
+
+
+def untranslated_configured_text(source: str, texts: dict[str, tuple[str, ...]]) -> list[str]:
+    """``{{ plan.name }}``-style reads of a translated field in a template: a customer must
+    read ``local_name`` (their language, English when blank). A variable is taken to hold
+    the model its last name part says (``row.plan``, ``item.program``, ``single_code`` for a
+    drop code is listed in ALIASES)."""
+    aliases = {"code": "drop_code", "single_code": "drop_code", "drop": "drop_request"}
+    found = []
+    for match in re.finditer(r"([a-z_]+)\.([a-z_]+)\b(?![.(])", source):
+        owner, field = match.groups()
+        owner = aliases.get(owner, owner)
+        if field in texts.get(owner, ()) and not field.startswith("local_"):
+            found.append(match.group(0))
+    return found
+
+
+def test_the_configured_text_check_finds_an_untranslated_read():
+    texts = {"plan": ("name",), "drop_request": ("reason_description",)}
+    assert untranslated_configured_text("{{ row.plan.name }}", texts) == ["plan.name"]
+    assert untranslated_configured_text("{{ drop.reason_description }}", texts) == [
+        "drop.reason_description"
+    ]
+    assert untranslated_configured_text("{{ row.plan.local_name }} {{ plan.code }}", texts) == []
+
+
+@pytest.mark.parametrize("path", customer_templates(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_customer_templates_show_configured_texts_in_the_customers_language(path):
+    assert untranslated_configured_text(path.read_text(), _translated_texts()) == []
 
 
 # --- Python strings a customer reads ------------------------------------------------------

@@ -4,20 +4,34 @@ Spanish; axe finds no serious or critical violation on any page (PUCT Subst. R. 
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
+from importlib import import_module
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
+from django.apps import apps as django_apps
 from django.core import mail
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
-from conftest import axe_violations
+from conftest import axe_violations, wait_until
 from drops.models import DropRequest
-from drops.services import drop_confirmation_email_send
+from enrollments.dates import earliest_start_date
 from enrollments.models import Enrollment
-from enrollments.services import set_password_email_send
-from enrollments.tests.factories import make_catalogue
+from enrollments.tests.factories import ensure_reference_data, make_catalogue
 from opsadmin import clock
 from opsadmin.management import journeys
+from partners.services import api_key_create, partner_get_or_create
+from programs.models import Program, SyncRequest
+from programs.tasks import events_poll
+from renewals.models import RenewalNotice, RenewalSetup
+from renewals.tasks import renewals_daily
+from tests.test_lifecycle_e2e import body_of, messages_to, poll_until, run
 from usage.models import Bill
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -157,22 +171,198 @@ def test_spanish_customer_signs_up_uses_my_account_and_gets_spanish_email(es_pag
     _spanish_and_accessible(page)
     drop = DropRequest.objects.get()
 
-    # --- every email in Spanish -----------------------------------------------------------
+    assert drop.local_reason_description == drop.reason_description  # no codes here
+
+    # --- the password reset email, sent by the web request (the worker's emails: below) --
     mail.outbox.clear()
-    set_password_email_send(user=customer.user, base_url=live_server.url)  # agent channel
-    drop_confirmation_email_send(drop_request_id=drop.pk)  # the Celery task's service
     page.goto("/myaccount/password-reset/")
     page.get_by_role("heading", name="Restablecer su contraseña").wait_for()
     page.get_by_label("Correo electrónico").fill("kim@example.com")
     page.get_by_role("button", name="Enviar el enlace").click()
     page.get_by_role("heading", name="Revise su correo").wait_for()
-    subjects = sorted(m.subject for m in mail.outbox)
-    assert subjects == [
-        "Elija su contraseña de Mi Cuenta",
-        "Su acceso a Mi Cuenta",
-        "Su solicitud de cancelación",
-    ]
-    bodies = " ".join(m.body for m in mail.outbox)
-    assert "¡Bienvenido! Su usuario es kim@example.com." in bodies
-    assert "Recibimos su solicitud para cancelar su servicio de electricidad" in bodies
-    assert "Abra este enlace para elegir una contraseña:" in bodies
+    assert [m.subject for m in mail.outbox] == ["Elija su contraseña de Mi Cuenta"]
+    assert "Abra este enlace para elegir una contraseña:" in mail.outbox[0].body
+
+
+# --- the worker's emails, through the product's flows -----------------------------------------
+
+
+@pytest.fixture
+def worker_mailbox(tmp_path, monkeypatch, settings):
+    """Mail the worker sends lands in files here (as in tests/test_lifecycle_e2e.py)."""
+    path = tmp_path / "mail"
+    path.mkdir()
+    monkeypatch.setenv("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+    monkeypatch.setenv("EMAIL_FILE_PATH", str(path))
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(path)
+    return path
+
+
+@pytest.fixture
+def worker_world(worker_mailbox, simulators_url, celery_worker, market_clock):
+    """The demo market (seed_demo: Spanish plan names, drop reasons, program and renewal
+    notices) with a real worker whose mail lands in ``mailbox``'s files."""
+    ensure_reference_data()
+    import_module("renewals.migrations.0002_default_templates").create(django_apps, None)
+    call_command("seed_demo", password="pw-demo-1", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    httpx.post(f"{simulators_url}/esg/_config", json={"pending_seconds": 0.2}).raise_for_status()
+    return {"sim": simulators_url, "clock": market_clock, "mailbox": worker_mailbox}
+
+
+def _one_mail(mailbox, address: str, subject: str):
+    """The worker's message to ``address`` with ``subject`` (waits for it)."""
+
+    def found():
+        return [m for m in messages_to(mailbox, address) if _subject(m) == subject]
+
+    return wait_until(found, timeout=60)[0]
+
+
+def _subject(msg) -> str:
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(msg["Subject"] or "")))
+
+
+@pytest.mark.worker
+def test_spanish_customer_gets_every_email_from_the_worker_in_spanish(
+    es_page, live_server, worker_world
+):
+    """A partner enrolls a Spanish-preferring customer (Enrollment API); the worker drives
+    the billing system's answers and sends, in Spanish: the set-password email at service
+    start, a program event notice, a renewal notice and the drop confirmation. The customer
+    opens each link and page in a Spanish browser; axe finds nothing serious."""
+    page, mc, mailbox = es_page, worker_world["clock"], worker_world["mailbox"]
+    partner = partner_get_or_create(name="Acme Sales")[0]
+    key = api_key_create(partner=partner)[1]
+    esiid, email = "10443720000041001", "lucia@example.com"
+    body = {
+        "partner_reference": "R-ES-1",
+        "zip_code": "75201",
+        "utility_code": "oncor",
+        "customer_type_code": "residential",
+        "plan_code": "SAVER12",
+        "first_name": "Lucía",
+        "last_name": "Ramírez",
+        "email": email,
+        "language": "es",
+        "esiid": esiid,
+        "address_line1": "12 Elm St",
+        "city": "Dallas",
+        "requested_start_date": earliest_start_date("switch").isoformat(),
+    }
+    response = Client().post(
+        "/api/v1/enrollments",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_IDEMPOTENCY_KEY="es-life-1",
+    )
+    assert response.status_code == 201, response.content
+    pk = response.json()["id"]
+
+    # The worker sends Create Prospect; ESG accepts; service starts on the requested day.
+    wait_until(lambda: Enrollment.objects.filter(pk=pk, status="pending").exists(), timeout=90)
+    accepted = poll_until(pk, "accepted")
+    mc.set(accepted.requested_start_date)
+    active = poll_until(pk, "active")
+    assert active.customer.language == "es"
+
+    # --- set-password email: the worker welcomes the partner's customer at service start --
+    welcome = _one_mail(mailbox, email, "Su acceso a Mi Cuenta")
+    text = body_of(welcome)
+    assert text.startswith("¡Bienvenido! Su usuario es lucia@example.com.")
+    assert "Elija su contraseña aquí (el enlace funciona una sola vez):" in text
+    link = next(line for line in text.splitlines() if "/myaccount/set-password/" in line)
+    page.goto(urlsplit(link).path)
+    page.get_by_role("heading", name="Elija su contraseña").wait_for()
+    _spanish_and_accessible(page)
+    page.locator("#id_new_password1").fill(PASSWORD)
+    page.locator("#id_new_password2").fill(PASSWORD)
+    page.get_by_role("button", name="Guardar contraseña").click()
+    page.get_by_text("Su contraseña quedó guardada. Inicie sesión con ella ahora.").wait_for()
+    page.get_by_label("Correo electrónico").fill(email)
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    page.get_by_role("button", name="Iniciar sesión").click()
+    page.get_by_role("heading", name="Hola, Lucía").wait_for()
+    assert page.get_by_text("Ahorro 12").count() >= 1  # the plan's Spanish name (seed_demo)
+    _spanish_and_accessible(page)
+
+    # --- a program event: enroll a thermostat in Spanish, the DERMS announces an event ----
+    program = Program.objects.get(code="smart-stat")
+    sa = active.service_account_id
+    page.goto("/myaccount/programs/")
+    page.locator(f'a[href="/myaccount/programs/enroll/{program.pk}/{sa}/"]').click()
+    page.get_by_role(
+        "heading", name="Inscribirse en Recompensas por termostato inteligente"
+    ).wait_for()
+    _spanish_and_accessible(page)
+    page.get_by_label("Tipo de dispositivo").select_option(label="Termostato inteligente")
+    page.get_by_label("Número de serie").fill("ES-STAT-1")
+    page.get_by_label("Dirección de red").fill("mac-es-1")
+    page.get_by_role("button", name="Inscribir mi dispositivo").click()
+    page.get_by_text("Quedó inscrito en Recompensas por termostato inteligente.").wait_for()
+    _spanish_and_accessible(page)
+    wait_until(lambda: not SyncRequest.objects.exclude(state="synchronized").exists(), timeout=60)
+    tomorrow = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    tomorrow += timedelta(days=1)
+    httpx.post(
+        f"{worker_world['sim']}/derms/_control/events",
+        json={
+            "program": "smart-stat",
+            "event_id": "EV-ES-1",
+            "starts_at": (tomorrow + timedelta(hours=15)).isoformat(),
+            "ends_at": (tomorrow + timedelta(hours=16)).isoformat(),
+        },
+    ).raise_for_status()
+    assert run(events_poll)["notified"] == 1
+    event_mail = _one_mail(
+        mailbox, email, "Su Termostato inteligente está programado para un evento de energía"
+    )
+    text = body_of(event_mail)
+    assert text.startswith("Hola, Lucía:")
+    assert (
+        "Su Termostato inteligente (número de serie ES-STAT-1) está reservado para un evento "
+        "de energía de Recompensas por termostato inteligente:"
+    ) in " ".join(text.split())
+
+    # --- renewal notice: scheduled near the contract end, sent by the worker on its day ---
+    setup = RenewalSetup.load()
+    end = active.contract_end_date
+    mc.set(end - timedelta(days=setup.lookahead_days))
+    assert run(renewals_daily)["scheduled"] == setup.notice_count
+    first = RenewalNotice.objects.get(enrollment_id=pk, sequence=1)
+    mc.set(first.scheduled_for)
+    run(renewals_daily)
+    notice = _one_mail(
+        mailbox, email, "Aviso de vencimiento de contrato. Vea el documento adjunto."
+    )
+    text = " ".join(body_of(notice).split())
+    assert "Estimado/a Lucía Ramírez:" in text
+    with translation.override("es"):
+        spanish_end = date_format(end, "j \\d\\e F \\d\\e Y")  # e.g. 17 de enero de 2027
+    assert f"con el plan Ahorro 12 (SAVER12) vence el {spanish_end}." in text
+    first.refresh_from_db()
+    assert (first.sent, first.language, first.language_fallback_from) == (True, "es", "")
+
+    # --- Cancel in My Account; the worker confirms in Spanish ------------------------------
+    page.goto("/myaccount/manage/cancel/")
+    page.get_by_role("heading", name="Cancelar o mudarse").wait_for()
+    page.get_by_role("link", name="Cancelar el servicio en 12 Elm St").click()
+    page.get_by_role("heading", name="¿Desea continuar?").wait_for()
+    _spanish_and_accessible(page)
+    page.get_by_role("link", name="Sí, continuar").click()
+    when = page.get_by_label("Fecha para terminar el servicio")
+    when.wait_for()
+    assert page.get_by_text("Motivo: Solicitado por el cliente").count() == 1  # Oncor's one code
+    _spanish_and_accessible(page)
+    when.fill(when.get_attribute("min"))
+    page.get_by_role("button", name="Enviar solicitud").click()
+    page.get_by_role("heading", name="Recibimos su solicitud").wait_for()
+    _spanish_and_accessible(page)
+    confirmation = _one_mail(mailbox, email, "Su solicitud de cancelación")
+    text = body_of(confirmation)
+    assert text.startswith("Hola, Lucía:")
+    assert "Recibimos su solicitud para cancelar su servicio de electricidad en 12 Elm St" in text
+    assert "Motivo: Solicitado por el cliente" in text

@@ -79,3 +79,23 @@ def test_an_inactive_translation_is_not_used(settings):
     spanish.save()
     renewal_notices_send_due(today=date(2025, 3, 2))
     assert mail.outbox[0].subject == "Contract Expiration Notice. See Enclosed."
+
+
+def test_the_shipped_spanish_notice_goes_to_a_spanish_customer_with_spanish_values(settings):
+    """seed_demo's Spanish renewal templates (renewals.services): the customer's Spanish plan
+    name and a Spanish date go into them; a second call adds nothing."""
+    from renewals.services import renewal_templates_spanish_ensure
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    e = _spanish_customer_notice()
+    e.plan.name_es = "Fijo 3"
+    e.plan.save(update_fields=["name_es"])
+    made = renewal_templates_spanish_ensure()
+    assert sorted((t.kind, t.language) for t in made) == [("email", "es"), ("letter", "es")]
+    assert renewal_templates_spanish_ensure() == []
+    assert renewal_notices_send_due(today=date(2025, 3, 2)) == {"sent": 1}
+    message = mail.outbox[0]
+    assert message.subject == "Aviso de vencimiento de contrato. Vea el documento adjunto."
+    assert "con el plan Fijo 3\n(FIX3) vence el 1 de abril de 2025." in message.body
+    notice = RenewalNotice.objects.get(enrollment=e, sequence=1)
+    assert (notice.language, notice.language_fallback_from) == ("es", "")

@@ -96,6 +96,29 @@ DEMO_TDU_CHARGES = {
     "tnmp": ("7.85", "6.2300"),
 }
 
+# The Spanish a customer reads (PUCT Subst. R. 25.473), kept beside the English in the
+# catalogue (``*_es`` fields, opsadmin.i18n).
+METER_LABEL_ES = {"Meter Number": "Número de medidor", "Meter ID": "Identificador del medidor"}
+PLAN_NAMES_ES = {
+    "SAVER12": "Ahorro 12",
+    "FIXED24": "Tarifa fija 24",
+    "FREEWKND12": "Fines de semana gratis 12",
+    "MTM": "Mes a mes",
+    "COMM36": "Comercial fija 36",
+}
+PLAN_DESCRIPTIONS = {  # English, Spanish
+    "SAVER12": ("Our lowest 12-month fixed rate.", "Nuestra tarifa fija de 12 meses más baja."),
+    "FIXED24": ("Lock in your rate for two years.", "Asegure su tarifa por dos años."),
+    "FREEWKND12": ("A 12-month fixed rate.", "Una tarifa fija de 12 meses."),
+    "MTM": (
+        "No contract: leave any time without a fee.",
+        "Sin contrato: cancele cuando quiera sin cargo.",
+    ),
+    "COMM36": (
+        "A 36-month fixed rate for businesses.",
+        "Una tarifa fija de 36 meses para negocios.",
+    ),
+}
 PLANS = [
     # code, name, web, term, energy ¢, base $, etf type, etf $
     ("SAVER12", "Saver 12", True, 12, "12.9000", "9.95", "flat", "150.00"),
@@ -129,6 +152,7 @@ class Command(BaseCommand):
                     "state": "TX",
                     "esiid_prefixes": prefixes,
                     "meter_number_label": label,
+                    "meter_number_label_es": METER_LABEL_ES[label],
                     "billing_system": Utility.BillingSystem.ESG_REST,
                     "price_to_compare_cents": Decimal(ptc),
                 },
@@ -151,11 +175,16 @@ class Command(BaseCommand):
                 defaults={"monthly_charge": Decimal(monthly), "per_kwh_cents": Decimal(cents)},
             )
 
-        residential, _ = CustomerType.objects.get_or_create(
-            code="residential", defaults={"name": "Residential"}
+        residential, _ = CustomerType.objects.update_or_create(
+            code="residential", defaults={"name": "Residential", "name_es": "Residencial"}
         )
-        commercial, _ = CustomerType.objects.get_or_create(
-            code="commercial", defaults={"name": "Commercial", "drop_visible_in_myaccount": False}
+        commercial, _ = CustomerType.objects.update_or_create(
+            code="commercial",
+            defaults={
+                "name": "Commercial",
+                "name_es": "Comercial",
+                "drop_visible_in_myaccount": False,
+            },
         )
 
         plans = {}
@@ -164,6 +193,9 @@ class Command(BaseCommand):
                 code=code,
                 defaults={
                     "name": name,
+                    "name_es": PLAN_NAMES_ES[code],
+                    "description": PLAN_DESCRIPTIONS[code][0],
+                    "description_es": PLAN_DESCRIPTIONS[code][1],
                     "is_web_plan": web,
                     "term_months": term,
                     "energy_charge_cents": Decimal(energy),
@@ -209,6 +241,11 @@ class Command(BaseCommand):
             user.save()
             user.groups.set([Group.objects.get(name=group)])
             logins.append((username, pw))
+
+        # Renewal notices in Spanish for customers who asked for it (PUCT Subst. R. 25.473).
+        from renewals.services import renewal_templates_spanish_ensure
+
+        renewal_templates_spanish_ensure()
 
         email = "demo@customer.example"
         self._demo_customer(utilities["centerpoint"], plans["SAVER12"], email)
@@ -262,22 +299,23 @@ class Command(BaseCommand):
 
         codes = {
             "centerpoint": [
-                ("CR", "Customer requested", True),
-                ("MO", "Moving out of the area", True),
-                ("PR", "Found a better price", True),
+                ("CR", "Customer requested", "Solicitado por el cliente", True),
+                ("MO", "Moving out of the area", "Me mudo fuera del área", True),
+                ("PR", "Found a better price", "Encontré un mejor precio", True),
             ],
             "oncor": [
-                ("CR", "Customer requested", True),
-                ("NP", "Non-payment (REP initiated)", False),
+                ("CR", "Customer requested", "Solicitado por el cliente", True),
+                ("NP", "Non-payment (REP initiated)", "Falta de pago (iniciado por el REP)", False),
             ],
         }
         for utility_code, rows in codes.items():
-            for code, description, in_myaccount in rows:
+            for code, description, description_es, in_myaccount in rows:
                 DropCode.objects.update_or_create(
                     utility=utilities[utility_code],
                     code=code,
                     defaults={
                         "description": description,
+                        "description_es": description_es,
                         "outbound": True,
                         "available_in_myaccount": in_myaccount,
                     },
@@ -311,11 +349,12 @@ class Command(BaseCommand):
         head_end, _ = HeadEndSystem.objects.get_or_create(
             code="derms", defaults={"name": "DERMS head end"}
         )
-        thermostat, _ = ControllableAssetType.objects.get_or_create(
-            code="thermostat", defaults={"name": "Smart thermostat"}
+        thermostat, _ = ControllableAssetType.objects.update_or_create(
+            code="thermostat",
+            defaults={"name": "Smart thermostat", "name_es": "Termostato inteligente"},
         )
-        battery, _ = ControllableAssetType.objects.get_or_create(
-            code="battery", defaults={"name": "Home battery"}
+        battery, _ = ControllableAssetType.objects.update_or_create(
+            code="battery", defaults={"name": "Home battery", "name_es": "Batería doméstica"}
         )
         DeviceSpecification.objects.get_or_create(
             code="ecobee-3",
@@ -326,10 +365,13 @@ class Command(BaseCommand):
             code="smart-stat",
             defaults={
                 "name": "Smart Thermostat Rewards",
+                "name_es": "Recompensas por termostato inteligente",
                 "program_type": ptype,
                 "head_end": head_end,
                 "description": "Let us nudge your thermostat a few degrees during grid peaks; "
                 "earn a bill credit each summer.",
+                "description_es": "Permítanos ajustar su termostato unos grados en las horas "
+                "pico de la red; gane un crédito en su factura cada verano.",
             },
         )
         program.asset_types.set([thermostat, battery])
