@@ -61,9 +61,9 @@ class SearchForm(forms.Form):
         self.channel = channel
         self.utilities: list[Utility] = []
         if customer_types is None:
-            customer_types = list(
-                CustomerType.objects.filter(active=True).values_list("code", "name")
-            )
+            customer_types = [
+                (t.code, t.local_name) for t in CustomerType.objects.filter(active=True)
+            ]
         _choice_field(self, "customer_type").choices = customer_types
 
     def clean_zip_code(self):
@@ -98,8 +98,7 @@ class OptionsForm(forms.Form):
         super().__init__(*args, **kwargs)
         _choice_field(self, "utility").choices = [(u.code, u.name) for u in utilities]
         _choice_field(self, "referral_source").choices = [("", _("(choose one)"))] + [
-            (name, name)
-            for name in ReferralSource.objects.filter(active=True).values_list("name", flat=True)
+            (r.name, r.local_name) for r in ReferralSource.objects.filter(active=True)
         ]
         if len(utilities) == 1:
             self.fields["utility"].widget = forms.HiddenInput()
@@ -270,7 +269,7 @@ class DetailsForm(forms.Form):
         # What an earlier pass of this step left in the draft's encrypted secret (SSN, date of
         # birth, licence): a blank field keeps it; the page says so without showing it.
         self.secrets_on_file = {k: v for k, v in (secrets_on_file or {}).items() if v}
-        self.fields["meter_number"].label = utility.meter_number_label
+        self.fields["meter_number"].label = utility.local_meter_number_label
         if "language" in self.fields and not self.is_bound:
             # A customer who browses in Spanish most likely wants Spanish documents.
             self.fields["language"].initial = "es" if get_language() == "es" else "en"

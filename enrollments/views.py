@@ -124,7 +124,7 @@ def _context(request, flow: Flow, draft: EnrollmentDraft | None, view_step: str,
         types = list(CustomerType.objects.filter(active=True))
         ctx["search_form"] = bound.get("search_form") or SearchForm(
             channel=flow.channel,
-            customer_types=[(t.code, t.name) for t in types],
+            customer_types=[(t.code, t.local_name) for t in types],
             initial={
                 "zip_code": data.get("zip_code", ""),
                 "promo_code": data.get("promo_code", ""),

@@ -326,3 +326,39 @@ def test_authorization_reminder_email_and_lapse_in_the_persons_language(
         "No se aprobó a tiempo: la solicitud venció. Vuelva a pedirla o suba un archivo.",
     )
     assert auth.status_reason.startswith("Not approved in time")  # what staff read
+
+
+@pytest.mark.django_db
+def test_signup_choices_and_meter_label_follow_the_readers_language():
+    """The Signup Wizard's customer types, referral answers and the utility's meter label are
+    configured texts: Spanish for a Spanish reader, the English value is still what is posted."""
+    from enrollments.forms import DetailsForm, OptionsForm, SearchForm
+    from enrollments.models import Enrollment, ReferralSource
+    from opsadmin.models import CustomerType, Utility
+
+    CustomerType.objects.update_or_create(
+        code="residential", defaults={"name": "Residential", "name_es": "Residencial"}
+    )
+    ReferralSource.objects.create(name="Radio ad", name_es="Anuncio de radio")
+    utility = Utility.objects.create(
+        code="cnp-es",
+        name="CenterPoint",
+        esiid_prefixes=["1008901"],
+        meter_number_label="Meter Number",
+        meter_number_label_es="Número de medidor",
+    )
+    wizard = Enrollment.Channel.WIZARD
+    with translation.override("es"):
+        types = dict(SearchForm(channel=wizard).fields["customer_type"].choices)
+        referrals = dict(
+            OptionsForm(utilities=[utility], channel=wizard).fields["referral_source"].choices
+        )
+        details = DetailsForm(utility=utility, channel=wizard, existing_customer=None)
+        assert types["residential"] == "Residencial"
+        assert referrals["Radio ad"] == "Anuncio de radio"
+        assert details.fields["meter_number"].label == "Número de medidor"
+    with translation.override("en"):
+        assert (
+            dict(SearchForm(channel=wizard).fields["customer_type"].choices)["residential"]
+            == "Residential"
+        )
