@@ -44,6 +44,18 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the site's default language and leaves it so: a request in
+    Spanish (LocaleMiddleware) or ``translation.activate`` must not carry into the next test's
+    service calls on the same thread."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def otp_enforcement(request, settings):
     """Staff two-factor is enforced only in tests marked ``@pytest.mark.otp``.
 

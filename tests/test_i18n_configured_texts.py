@@ -174,7 +174,9 @@ def test_spanish_customer_reads_the_program_and_its_errors_in_spanish():
     )
     reservation = reserve(enrollment.devices.get(), starts_in_hours=5)
     response = client.post(
-        f"/myaccount/programs/reservations/{reservation.pk}/opt-out/", follow=True
+        f"/myaccount/programs/reservations/{reservation.pk}/opt-out/",
+        {"confirmed": "yes"},
+        follow=True,
     )
     assert (
         "Recompensas por termostato no permite excluirse de los eventos."
