@@ -180,7 +180,8 @@ def _copy(model, objs):
     refer to them), every concrete column as Django would save it (pre_save, db prep)."""
     meta = model._meta
     table = meta.db_table
-    fields = list(meta.concrete_fields)
+    # generated columns (e.g. Customer.phone_digits) are computed by PostgreSQL, never written
+    fields = [f for f in meta.concrete_fields if not getattr(f, "generated", False)]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
