@@ -304,7 +304,9 @@ def test_spanish_customer_gets_every_email_from_the_worker_in_spanish(
     page.get_by_role("button", name="Inscribir mi dispositivo").click()
     page.get_by_text("Quedó inscrito en Recompensas por termostato inteligente.").wait_for()
     _spanish_and_accessible(page)
-    wait_until(lambda: not SyncRequest.objects.exclude(state="synchronized").exists(), timeout=60)
+    wait_until(
+        lambda: not SyncRequest.objects.exclude(state=SyncRequest.State.SENT).exists(), timeout=60
+    )
     tomorrow = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     tomorrow += timedelta(days=1)
     httpx.post(
