@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from enrollments.models import Customer, Enrollment, ServiceAccount
-from opsadmin.i18n import Localized
+from opsadmin.i18n import Localized, spanish_text
 from opsadmin.models import Utility, zip_validator
 
 
@@ -36,12 +36,7 @@ class DropCode(models.Model):
     utility = models.ForeignKey(Utility, on_delete=models.CASCADE, related_name="drop_codes")
     code = models.CharField(max_length=20)
     description = models.CharField(max_length=120)
-    description_es = models.CharField(
-        "Description (Spanish)",
-        max_length=120,
-        blank=True,
-        help_text="Spanish text customers read; empty shows the English.",
-    )
+    description_es = spanish_text("Description", max_length=120)
     local_description = Localized("description")
     outbound = models.BooleanField(default=True, help_text="Sent to the billing system.")
     available_in_myaccount = models.BooleanField(

@@ -15,7 +15,7 @@ from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Right, Upper
 
 from opsadmin.crypto import EncryptedTextField
-from opsadmin.i18n import Localized
+from opsadmin.i18n import Localized, spanish_text
 from opsadmin.models import CustomerType, Utility, zip_validator
 from opsadmin.phones import clean_phone_field
 
@@ -158,24 +158,14 @@ class Plan(models.Model):
 
     code = models.CharField(max_length=30, unique=True)
     name = models.CharField(max_length=100)
-    name_es = models.CharField(
-        "Name (Spanish)",
-        max_length=100,
-        blank=True,
-        help_text="Spanish text customers read; empty shows the English.",
-    )
+    name_es = spanish_text("Name", max_length=100)
     local_name = Localized("name")
     description = models.CharField(
         max_length=200,
         blank=True,
         help_text="One line customers read under the plan's name (products table, renewal).",
     )
-    description_es = models.CharField(
-        "Description (Spanish)",
-        max_length=200,
-        blank=True,
-        help_text="Spanish text customers read; empty shows the English.",
-    )
+    description_es = spanish_text("Description", max_length=200)
     local_description = Localized("description")
     is_web_plan = models.BooleanField("Web plan", default=True)
     customer_types = models.ManyToManyField(CustomerType, related_name="plans")
@@ -420,12 +410,7 @@ class ReferralSource(models.Model):
     TRANSLATED_FIELDS = ("name",)
 
     name = models.CharField(max_length=80, unique=True)
-    name_es = models.CharField(
-        "Name (Spanish)",
-        max_length=80,
-        blank=True,
-        help_text="Spanish text customers read; empty shows the English.",
-    )
+    name_es = spanish_text("Name", max_length=80)
     local_name = Localized("name")
     sort_order = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 from django.utils import translation
 
 #: The languages that have their own column (every configured language but English).
@@ -99,3 +100,17 @@ def in_each_language(message: str, params: dict[str, Any] | None = None) -> dict
                 text = text % values
             out[language] = text
     return out
+
+
+SPANISH_HELP = "Spanish text customers read; empty shows the English."
+
+
+def spanish_text(label: str, *, max_length: int | None = None) -> Any:
+    """The Spanish column beside an English text field (``name_es`` beside ``name``): blank
+    allowed, where :func:`localized` shows the English. A ``TextField`` without
+    ``max_length``."""
+    if max_length is None:
+        return models.TextField(f"{label} (Spanish)", blank=True, help_text=SPANISH_HELP)
+    return models.CharField(
+        f"{label} (Spanish)", max_length=max_length, blank=True, help_text=SPANISH_HELP
+    )

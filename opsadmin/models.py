@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 from opsadmin.crypto import EncryptedTextField
-from opsadmin.i18n import Localized
+from opsadmin.i18n import Localized, spanish_text
 
 zip_validator = RegexValidator(r"^\d{5}$", "Enter a 5-digit zip code.")
 
@@ -185,12 +185,7 @@ class Utility(models.Model):
         help_text="ESIID prefixes this utility issues (e.g. 1008901 for CenterPoint).",
     )
     meter_number_label = models.CharField(max_length=40, default="Meter Number")
-    meter_number_label_es = models.CharField(
-        "Meter number label (Spanish)",
-        max_length=40,
-        blank=True,
-        help_text="Spanish text customers read; empty shows the English.",
-    )
+    meter_number_label_es = spanish_text("Meter number label", max_length=40)
     local_meter_number_label = Localized("meter_number_label")
     billing_system = models.CharField(
         "Billing System",
@@ -254,12 +249,7 @@ class CustomerType(models.Model):
 
     code = models.SlugField(max_length=30, unique=True)
     name = models.CharField(max_length=60, unique=True)
-    name_es = models.CharField(
-        "Name (Spanish)",
-        max_length=60,
-        blank=True,
-        help_text="Spanish text customers read; empty shows the English.",
-    )
+    name_es = spanish_text("Name", max_length=60)
     local_name = Localized("name")
     drop_visible_in_myaccount = models.BooleanField(
         "Drop option visible in My Account",

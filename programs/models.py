@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from enrollments.models import Customer, ServiceAccount
-from opsadmin.i18n import Localized
+from opsadmin.i18n import Localized, spanish_text
 from opsadmin.models import CustomerType, OutboxMessage, Utility
 
 serial_validator = RegexValidator(
@@ -32,12 +32,7 @@ class ControllableAssetType(models.Model):
     TRANSLATED_FIELDS = ("name",)
 
     name = models.CharField(max_length=80, unique=True)
-    name_es = models.CharField(
-        "Name (Spanish)",
-        max_length=80,
-        blank=True,
-        help_text="Spanish text customers read; empty shows the English.",
-    )
+    name_es = spanish_text("Name", max_length=80)
     local_name = Localized("name")
 
     class Meta:
@@ -130,18 +125,9 @@ class Program(models.Model):
     TRANSLATED_FIELDS = ("name", "description")
 
     name = models.CharField(max_length=120)
-    name_es = models.CharField(
-        "Name (Spanish)",
-        max_length=120,
-        blank=True,
-        help_text="Spanish text customers read; empty shows the English.",
-    )
+    name_es = spanish_text("Name", max_length=120)
     description = models.TextField(blank=True)
-    description_es = models.TextField(
-        "Description (Spanish)",
-        blank=True,
-        help_text="Spanish text customers read; empty shows the English.",
-    )
+    description_es = spanish_text("Description")
     local_name = Localized("name")
     local_description = Localized("description")
     program_type = models.ForeignKey(ProgramType, on_delete=models.PROTECT, related_name="programs")
