@@ -173,10 +173,10 @@ class Outbox:
         now = timezone.now()
         only_ids = "AND c.id = ANY(%s)" if ids is not None else ""
         # Identifiers come from the model; every value is a bound parameter.
+        # The picked ids are materialised first: a LIMIT … SKIP LOCKED subquery inside
+        # ``WHERE id IN (…)`` may be run again by the planner and hand out more than the limit.
         sql = f"""
-            UPDATE {self.table} AS b
-               SET state = %s, attempts = b.attempts + 1, next_attempt_at = %s, updated_at = %s
-             WHERE b.id IN (
+            WITH picked AS MATERIALIZED (
                     SELECT c.id FROM {self.table} AS c
                      WHERE ((c.state IN (%s, %s)
                              AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= %s))
@@ -185,13 +185,17 @@ class Outbox:
                      ORDER BY c.next_attempt_at NULLS FIRST, c.id
                      LIMIT %s
                        FOR UPDATE SKIP LOCKED)
+            UPDATE {self.table} AS b
+               SET state = %s, attempts = b.attempts + 1, next_attempt_at = %s, updated_at = %s
+              FROM picked
+             WHERE b.id = picked.id
             RETURNING b.*
         """  # noqa: S608
-        params: list = [State.SENDING, now + timedelta(seconds=self.lease()), now]
-        params += [State.QUEUED, State.RETRYING, now, State.SENDING, now]
+        params: list = [State.QUEUED, State.RETRYING, now, State.SENDING, now]
         if ids is not None:
             params.append(ids)
         params.append(limit)
+        params += [State.SENDING, now + timedelta(seconds=self.lease()), now]
         # One statement: in autocommit it is also the one commit of the claim.
         rows = list(self.model._default_manager.raw(sql, params))
         rows.sort(key=lambda r: r.pk)

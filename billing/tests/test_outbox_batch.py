@@ -111,7 +111,7 @@ def test_claim_batch_takes_only_due_rows_oldest_first_up_to_limit():
     )  # not due yet
     BillingRequest.objects.filter(pk=rows[1].pk).update(state="sent", next_attempt_at=None)
     BillingRequest.objects.filter(pk=rows[2].pk).update(
-        state="sending", attempts=1, next_attempt_at=now - timedelta(seconds=1)
+        state="sending", attempts=1, next_attempt_at=now - timedelta(minutes=30)
     )  # lease ran out: claimable again
     BillingRequest.objects.filter(pk=rows[3].pk).update(next_attempt_at=now - timedelta(hours=1))
 
