@@ -28,5 +28,6 @@ urlpatterns = [
     path("payments/bills/<int:pk>/", views.bill_detail, name="bill"),
     path("profile/", views.profile, name="profile"),
     path("renewal/", views.renewal, name="renewal"),
+    path("bill-cycle/", views.bill_cycle, name="bill_cycle"),
     path("bill-alert/", views.bill_alert, name="bill_alert"),
 ]

@@ -243,9 +243,7 @@ def dashboard(request):
     end = today
     y, m = divmod(end.year * 12 + end.month - 1 - 11, 12)
     start = date(y, m + 1, 1)  # the last 12 calendar months
-    result = sources.usage_for_chart(
-        service_account=selected, period="monthly", start=start, end=end
-    )
+    result, summary_chart = _summary_chart(selected=selected, start=start, end=end)
     notices = []
     days_left = renewals.renewal_days_left(enrollment=enrollment, today=today)
     if days_left is not None:
@@ -268,19 +266,10 @@ def dashboard(request):
                 % {"date": _fmt_long(result.data_through)},
             }
         )
-    projection = sources.bill_projection(
-        service_account=selected,
-        today=today,
-        enrollment=enrollment,
-        smt_source=result.source == "smt",
-    )
-    alert = sources.bill_alert_for(service_account=selected) if projection else None
     ctx.update(
-        projection=projection,
-        bill_alert=alert,
-        bill_alert_form=BillAlertForm(
-            initial={"threshold": alert.threshold if alert is not None else None}
-        ),
+        # the bill to date loads by itself (bill_cycle): the page never waits on the
+        # billing system's cycle dates or the pricing of this cycle's intervals
+        bill_cycle_pending=result.source == "smt",
         enrollment=enrollment,
         summary=_plan_summary(enrollment),
         billing_account_number=sources.billing_account_number(enrollment=enrollment),
@@ -288,9 +277,51 @@ def dashboard(request):
         result=result,
         source_label=_source_label(result),
         notices=notices,
-        summary_chart=charts.to_json(charts.summary_figure(result)) if result.points else None,
+        summary_chart=summary_chart,
     )
     return render(request, "myaccount/dashboard.html", ctx)
+
+
+def _summary_chart(*, selected, start: date, end: date) -> tuple:
+    """(result, figure JSON or None) of the dashboard's 12-month chart, cached under the
+    stamp of its SMT rows like the usage page's chart (``_usage_chart``)."""
+
+    def build() -> tuple:
+        result = sources.usage_for_chart(
+            service_account=selected, period="monthly", start=start, end=end
+        )
+        figure = charts.to_json(charts.summary_figure(result)) if result.points else None
+        return (result, figure), result.source == "smt"
+
+    return _stamp_cached(
+        selected=selected, kind="summary", period="monthly", start=start, end=end, build=build
+    )
+
+
+@customer_required
+@require_GET
+def bill_cycle(request):
+    """This billing cycle so far and projected, with the alert form: the dashboard asks for
+    it after the page is shown (htmx); without JavaScript it is a page of its own."""
+    customer, accounts, selected = _portal(request)
+    if selected is None:
+        raise Http404("No service account.")
+    projection = sources.bill_projection(service_account=selected, today=clock.today())
+    alert = sources.bill_alert_for(service_account=selected) if projection else None
+    ctx = _context(
+        request,
+        customer,
+        accounts,
+        selected,
+        projection=projection,
+        bill_alert=alert,
+        bill_alert_form=BillAlertForm(
+            initial={"threshold": alert.threshold if alert is not None else None}
+        ),
+    )
+    if request.htmx:
+        return render(request, "myaccount/_bill_cycle.html", ctx)
+    return render(request, "myaccount/bill_cycle.html", ctx)
 
 
 @customer_required
@@ -442,46 +473,39 @@ class ChartResult:
     period: str
 
 
-def _chart_cache_key(*, selected, period, start, end, opts, compare, stamp) -> str:
+def _chart_cache_key(*, selected, kind, period, start, end, stamp, extra=()) -> str:
     raw = "|".join(
         (
             connection.settings_dict["NAME"],  # databases sharing one Redis never collide
+            kind,
             str(selected.pk),
             period,
             start.isoformat(),
             end.isoformat(),
-            opts.unit,
-            opts.style,
-            str(int(opts.textured)),
-            str(int(compare)),
+            *extra,
             translation.get_language() or "",
             stamp,
         )
     )
-    return "myaccount:chart:v1:" + hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
+    return "myaccount:chart:v2:" + hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
 
 
-def _usage_chart(*, selected, period, start, end, opts, compare) -> tuple:
-    """(result, chart context) for the usage page; the chart context is None when the source
-    is the billing system. An SMT chart (figure JSON, table, totals) is cached under a stamp
-    of its rows and the source rule's inputs (``usage_chart_stamp``, one indexed query), so
-    a repeated request (Refresh, the Back button, a second tab) skips the aggregate and the
-    figure; new or revised intervals give a new stamp. Redis being down only costs the cache.
-    """
+def _stamp_cached(*, selected, kind, period, start, end, build, stamp_start=None, extra=()):
+    """``build()`` -> (value, cacheable), answered from the chart cache while the stamp of
+    the premise's SMT rows for the range (``usage_chart_stamp``, one indexed query) is the
+    same: new or revised intervals give a new stamp. No stamp (not SMT data): no cache.
+    Redis being down only costs the cache."""
+    stamp = sources.usage_chart_stamp(service_account=selected, start=stamp_start or start, end=end)
     key = None
-    stamp_start = (
-        sources.previous_range(period=period, start=start, end=end)[0] if compare else start
-    )
-    stamp = sources.usage_chart_stamp(service_account=selected, start=stamp_start, end=end)
     if stamp is not None:
         key = _chart_cache_key(
             selected=selected,
+            kind=kind,
             period=period,
             start=start,
             end=end,
-            opts=opts,
-            compare=compare,
             stamp=stamp,
+            extra=extra,
         )
         try:
             hit = cache.get(key)
@@ -490,15 +514,49 @@ def _usage_chart(*, selected, period, start, end, opts, compare) -> tuple:
             hit = None
         if hit is not None:
             return hit
-    result = sources.usage_for_chart(
-        service_account=selected,
+    value, cacheable = build()
+    if key is not None and cacheable:
+        try:
+            cache.set(key, value, CHART_CACHE_SECONDS)
+        except Exception:  # noqa: BLE001 - as above
+            logger.warning("myaccount.chart_cache.unavailable", exc_info=True)
+    return value
+
+
+def _usage_chart(*, selected, period, start, end, opts, compare) -> tuple:
+    """(result, chart context) for the usage page; the chart context is None when the source
+    is the billing system. An SMT chart (figure JSON, table, totals) is cached by
+    ``_stamp_cached``, so a repeated request (Refresh, the Back button, a second tab) skips
+    the aggregate and the figure."""
+
+    def build() -> tuple:
+        result = sources.usage_for_chart(
+            service_account=selected,
+            period=period,
+            start=start,
+            end=end,
+            compare_previous=compare,
+        )
+        if result.source != "smt":
+            return (result, None), False
+        return _usage_chart_built(result, period=period, start=start, end=end, opts=opts), True
+
+    stamp_start = (
+        sources.previous_range(period=period, start=start, end=end)[0] if compare else start
+    )
+    return _stamp_cached(
+        selected=selected,
+        kind="usage",
         period=period,
         start=start,
         end=end,
-        compare_previous=compare,
+        stamp_start=stamp_start,
+        extra=(opts.unit, opts.style, str(int(opts.textured)), str(int(compare))),
+        build=build,
     )
-    if result.source != "smt":
-        return result, None
+
+
+def _usage_chart_built(result, *, period, start, end, opts) -> tuple:
     figure = charts.usage_figure(
         result, period=period, opts=opts, title=_chart_title(period, start, end)
     )
@@ -529,11 +587,6 @@ def _usage_chart(*, selected, period, start, end, opts, compare) -> tuple:
         has_generation=result.has_generation,
         period=result.period,
     )
-    if key is not None:
-        try:
-            cache.set(key, (summary, chart), CHART_CACHE_SECONDS)
-        except Exception:  # noqa: BLE001 - as above
-            logger.warning("myaccount.chart_cache.unavailable", exc_info=True)
     return summary, chart
 
 

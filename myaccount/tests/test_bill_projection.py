@@ -36,6 +36,18 @@ def smt_customer(client):
     return portal
 
 
+def _bill_cycle(client) -> str:
+    """The dashboard, then its "This billing cycle" block as the page's htmx asks for it."""
+    dashboard = client.get("/myaccount/").content.decode()
+    assert 'hx-get="/myaccount/bill-cycle/"' in dashboard
+    assert "bill-projection" not in dashboard  # the page does not wait for it
+    resp = client.get("/myaccount/bill-cycle/", headers={"HX-Request": "true"})
+    assert resp.status_code == 200
+    html = resp.content.decode()
+    assert "<html" not in html  # a fragment for the dashboard
+    return html
+
+
 def test_dashboard_shows_bill_to_date_and_projection(client, smt_customer):
     today = _today()
     kwh = 24 * today.day
@@ -44,7 +56,7 @@ def test_dashboard_shows_bill_to_date_and_projection(client, smt_customer):
     to_date = (cents / 100).quantize(D("0.01"))
     whole = 24 * calendar.monthrange(today.year, today.month)[1]
     projected = ((D("12.45") * whole + 995 + 439 + D("5.5") * whole) / 100).quantize(D("0.01"))
-    html = client.get("/myaccount/").content.decode()
+    html = _bill_cycle(client)
     assert 'data-testid="bill-projection"' in html
     assert f"<strong>${to_date}</strong>" in html
     assert f"<strong>${projected}</strong>" in html
@@ -59,6 +71,9 @@ def test_no_projection_without_smt(client):
     html = client.get("/myaccount/").content.decode()
     assert "bill-projection" not in html
     assert "This billing cycle" not in html
+    assert "/myaccount/bill-cycle/" not in html
+    fragment = client.get("/myaccount/bill-cycle/", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and fragment.content.strip() == b""
 
 
 def test_alert_opt_in_change_and_off(client, smt_customer):
@@ -67,7 +82,7 @@ def test_alert_opt_in_change_and_off(client, smt_customer):
     assert resp.status_code == 302
     alert = BillAlert.objects.get(service_account=sa)
     assert (alert.threshold, alert.active) == (D("150.00"), True)
-    html = client.get("/myaccount/").content.decode()
+    html = _bill_cycle(client)
     assert "once a cycle when the projection passes $150.00" in html
     client.post("/myaccount/bill-alert/", {"off": "1"})
     alert.refresh_from_db()
@@ -93,6 +108,12 @@ def test_alert_is_always_on_the_customers_own_account(client, smt_customer):
     ]
 
 
+def test_bill_cycle_without_javascript_is_a_page(client, smt_customer):
+    html = client.get("/myaccount/bill-cycle/").content.decode()
+    assert "<html" in html and 'data-testid="projected-bill"' in html
+    assert 'href="/myaccount/"' in html
+
+
 def test_alert_needs_a_customer_login(client, smt_customer):
     client.logout()
     resp = client.post("/myaccount/bill-alert/", {"threshold": "99"})
@@ -104,7 +125,7 @@ def test_alert_needs_a_customer_login(client, smt_customer):
 
 def test_staff_premise_page_shows_the_same_figures(client, smt_customer):
     sa = smt_customer.account
-    mine = client.get("/myaccount/").content.decode()
+    mine = _bill_cycle(client)
     marker = 'data-testid="projected-bill"><strong>'
     projected = mine.split(marker)[1].split("<")[0]
     url = f"/usage/premises/{sa.pk}/bill/"

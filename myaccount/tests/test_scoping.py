@@ -30,6 +30,7 @@ COVERED = {
     "profile": "no id; own customer row",
     "renewal": "?account= (and test_renewal)",
     "language_set": "no id; the signed-in customer's own row (test_language)",
+    "bill_cycle": "no id; the session's own selected account (test_bill_projection)",
     "bill_alert": "no id; the session's own selected account (test_bill_projection)",
 }
 
