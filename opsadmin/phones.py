@@ -92,8 +92,13 @@ def phones_normalise_stored(
     if pending:
         model._default_manager.bulk_update(pending, [field])
         changed += len(pending)
+    # the counts in the line too: whoever runs ``migrate`` reads them on the console
     logger.info(
-        "phones.normalised_stored",
+        "phones.normalised_stored model=%s field=%s changed=%s left=%s",
+        model._meta.label,
+        field,
+        changed,
+        left,
         extra={"model": model._meta.label, "field": field, "changed": changed, "left": left},
     )
     return StoredPhones(changed=changed, left=left)
