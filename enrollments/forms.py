@@ -26,6 +26,7 @@ from enrollments.models import (
 from enrollments.services import promo_code_lookup
 from enrollments.validators import validate_esiid_for_utility
 from opsadmin.errors import ApplicationError
+from opsadmin.i18n import translation_fields
 from opsadmin.models import CustomerType, User, Utility
 
 UNSERVED = _("Oops! We don't service your area!")
@@ -685,15 +686,19 @@ class TouPeriodForm(forms.ModelForm):
 
     class Meta:
         model = TouPeriod
-        fields = [
-            "name",
-            "energy_charge_cents",
-            "start_hour",
-            "end_hour",
-            "days_of_week",
-            "on_holidays",
-            "sort_order",
-        ]
+        # the Spanish name beside the English one (opsadmin.i18n): customers read it
+        fields = translation_fields(
+            [
+                "name",
+                "energy_charge_cents",
+                "start_hour",
+                "end_hour",
+                "days_of_week",
+                "on_holidays",
+                "sort_order",
+            ],
+            TouPeriod,
+        )
         labels = {
             "start_hour": "From hour (0-23)",
             "end_hour": "Until hour (1-24)",

@@ -295,8 +295,12 @@ class TouPeriod(models.Model):
     lowest ``sort_order`` that matches an interval prices it; an interval no period matches
     is priced at the plan's energy charge (and tiers)."""
 
+    TRANSLATED_FIELDS = ("name",)
+
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="tou_periods")
     name = models.CharField(max_length=60)
+    name_es = spanish_text("Name", max_length=60)
+    local_name = Localized("name")
     energy_charge_cents = models.DecimalField(
         "Energy charge (¢/kWh)",
         max_digits=8,

@@ -28,6 +28,7 @@ from enrollments.models import (
     TduCharge,
     TouPeriod,
 )
+from opsadmin.i18n import Localized
 from opsadmin.models import DEFAULT_TIERS, UsageTierSet
 
 TENTH = Decimal("0.1")
@@ -89,6 +90,9 @@ class PeriodRule:
     hours: frozenset[int]
     days: frozenset[int]
     on_holidays: bool
+    name_es: str = ""
+    # a customer reads the period's name in their language (opsadmin.i18n), English when blank
+    local_name = Localized("name")
 
     def matches(self, cell: Cell) -> bool:
         dow, hour, holiday = cell
@@ -162,14 +166,14 @@ class PriceRows:
 # The three child tables in one round trip (a products table prices every plan at once).
 PRICE_ROWS_SQL = """
 SELECT 't', plan_id, id, above_kwh, NULL::int, NULL::int, energy_charge_cents, NULL::text,
-       NULL::smallint[], NULL::bool, NULL::int
+       NULL::smallint[], NULL::bool, NULL::int, NULL::text
 FROM enrollments_planenergytier WHERE plan_id = ANY(%(ids)s)
 UNION ALL
-SELECT 'c', plan_id, id, min_kwh, max_kwh, NULL, amount, NULL, NULL, NULL, NULL
+SELECT 'c', plan_id, id, min_kwh, max_kwh, NULL, amount, NULL, NULL, NULL, NULL, NULL
 FROM enrollments_planbillcredit WHERE plan_id = ANY(%(ids)s)
 UNION ALL
 SELECT 'p', plan_id, id, start_hour, end_hour, NULL, energy_charge_cents, name,
-       days_of_week::smallint[], on_holidays, sort_order
+       days_of_week::smallint[], on_holidays, sort_order, name_es
 FROM enrollments_touperiod WHERE plan_id = ANY(%(ids)s)
 """
 
@@ -182,7 +186,7 @@ def price_rows(plan_ids: Sequence[int]) -> dict[int, PriceRows]:
     with connection.cursor() as cursor:
         cursor.execute(PRICE_ROWS_SQL, {"ids": list(plan_ids)})
         rows = cursor.fetchall()
-    for kind, plan_id, pk, i1, i2, _i3, amount, name, days, flag, order in rows:
+    for kind, plan_id, pk, i1, i2, _i3, amount, name, days, flag, order, name_es in rows:
         bucket = out.setdefault(plan_id, PriceRows())
         if kind == "t":
             bucket.tiers.append(
@@ -198,6 +202,7 @@ def price_rows(plan_ids: Sequence[int]) -> dict[int, PriceRows]:
                     pk=pk,
                     plan_id=plan_id,
                     name=name,
+                    name_es=name_es,
                     energy_charge_cents=amount,
                     start_hour=i1,
                     end_hour=i2,
@@ -253,6 +258,7 @@ def price_structure(
     periods = tuple(
         PeriodRule(
             name=p.name,
+            name_es=p.name_es,
             cents=less(p.energy_charge_cents),
             hours=period_hours(p.start_hour, p.end_hour),
             days=frozenset(p.days_of_week),

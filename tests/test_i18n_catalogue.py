@@ -129,8 +129,14 @@ def untranslated_configured_text(source: str, texts: dict[str, tuple[str, ...]])
     """``{{ plan.name }}``-style reads of a translated field in a template: a customer must
     read ``local_name`` (their language, English when blank). A variable is taken to hold
     the model its last name part says (``row.plan``, ``item.program``, ``single_code`` for a
-    drop code is listed in ALIASES)."""
-    aliases = {"code": "drop_code", "single_code": "drop_code", "drop": "drop_request"}
+    drop code is listed in ALIASES; a time-of-use period, or the pricing's ``PeriodRule`` that
+    carries its names, is read as ``period`` or ``tou_period``)."""
+    aliases = {
+        "code": "drop_code",
+        "single_code": "drop_code",
+        "drop": "drop_request",
+        "period": "tou_period",
+    }
     found = []
     for match in re.finditer(r"([a-z_]+)\.([a-z_]+)\b(?![.(])", source):
         owner, field = match.groups()
@@ -147,6 +153,18 @@ def test_the_configured_text_check_finds_an_untranslated_read():
         "drop.reason_description"
     ]
     assert untranslated_configured_text("{{ row.plan.local_name }} {{ plan.code }}", texts) == []
+
+
+def test_the_configured_text_check_knows_time_of_use_period_names():
+    """TouPeriod keeps a Spanish name (enrollments 0012): reading ``name`` on a customer page
+    is caught, whether the loop calls it ``period`` or ``tou_period``."""
+    texts = _translated_texts()
+    assert texts["tou_period"] == ("name",)
+    assert untranslated_configured_text(
+        "{% for period in row.periods %}{{ period.name }}{% endfor %}", texts
+    ) == ["period.name"]
+    assert untranslated_configured_text("{{ tou_period.name }}", texts) == ["tou_period.name"]
+    assert untranslated_configured_text("{{ period.local_name }} {{ period.cents }}", texts) == []
 
 
 @pytest.mark.parametrize("path", customer_templates(), ids=lambda p: str(p.relative_to(ROOT)))

@@ -364,3 +364,98 @@ def test_signup_choices_and_meter_label_follow_the_readers_language():
             dict(SearchForm(channel=wizard).fields["customer_type"].choices)["residential"]
             == "Residential"
         )
+
+
+def _free_nights_plan() -> Plan:
+    from decimal import Decimal
+
+    from enrollments.models import TouPeriod
+
+    plan = df.plan(code="NIGHTS12")
+    TouPeriod.objects.create(
+        plan=plan,
+        name="Free nights",
+        name_es="Noches gratis",
+        energy_charge_cents=Decimal("0"),
+        start_hour=21,
+        end_hour=6,
+    )
+    TouPeriod.objects.create(  # not translated yet
+        plan=plan,
+        name="Weekend saver",
+        energy_charge_cents=Decimal("5"),
+        start_hour=0,
+        end_hour=0,
+        days_of_week=[6, 7],
+        sort_order=1,
+    )
+    return plan
+
+
+def test_time_of_use_period_names_in_the_readers_language():
+    """The price structure every customer pricing table is built from (products table,
+    shopper authorization, renewal, bill projection) names each period in the reader's
+    language; a period without a Spanish name shows its English one."""
+    from enrollments.pricing import price_structure, price_structures
+
+    plan = _free_nights_plan()
+    (one,) = price_structures([plan], None)  # one query for many plans
+    assert one == price_structure(plan, None)  # one plan on its own: the same periods
+    with translation.override("es"):
+        assert [p.local_name for p in one.periods] == ["Noches gratis", "Weekend saver"]
+        assert [p.local_name for p in plan.tou_periods.all()] == [
+            "Noches gratis",
+            "Weekend saver",
+        ]
+    with translation.override("en"):
+        assert [p.local_name for p in one.periods] == ["Free nights", "Weekend saver"]
+    assert [p.name for p in one.periods] == ["Free nights", "Weekend saver"]  # staff read
+
+
+def test_staff_keep_the_spanish_period_name_beside_the_english_one():
+    from enrollments.catalogue_views import _kind
+    from enrollments.models import TouPeriod
+    from opsadmin.models import CustomerType
+
+    plan = _free_nights_plan()
+    plan.utilities.set([df.utility()])
+    plan.customer_types.set([CustomerType.objects.create(code="res-tou", name="Residential")])
+    staff = Client()
+    staff.force_login(staff_user(group="Admin", username="admin-tou"))
+    page = staff.get(f"/enrollments/catalogue/plans/{plan.pk}/").content.decode()
+    assert '<label for="id_tou-0-name_es">Name (Spanish)</label>' in page
+    assert 'name="tou-0-name_es"' in page and 'value="Noches gratis"' in page
+
+    # save the plan as it is, with the second period's Spanish name filled in
+    form = _kind("plans").form(instance=plan)
+    data: dict[str, object] = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is None or value is False:
+            continue
+        data[name] = (
+            [str(v.pk if hasattr(v, "pk") else v) for v in value]
+            if isinstance(value, list)
+            else ("on" if value is True else str(value))
+        )
+    periods = list(plan.tou_periods.all())
+    data.update({"tou-TOTAL_FORMS": "2", "tou-INITIAL_FORMS": "2"})
+    for i, p in enumerate(periods):
+        data.update(
+            {
+                f"tou-{i}-id": str(p.pk),
+                f"tou-{i}-name": p.name,
+                f"tou-{i}-name_es": p.name_es or "Fin de semana",
+                f"tou-{i}-energy_charge_cents": str(p.energy_charge_cents),
+                f"tou-{i}-start_hour": str(p.start_hour),
+                f"tou-{i}-end_hour": str(p.end_hour),
+                f"tou-{i}-days_of_week": [str(d) for d in p.days_of_week],
+                f"tou-{i}-sort_order": str(p.sort_order),
+            }
+        )
+    response = staff.post(f"/enrollments/catalogue/plans/{plan.pk}/", data)
+    assert response.status_code == 302
+    assert list(TouPeriod.objects.filter(plan=plan).values_list("name", "name_es")) == [
+        ("Free nights", "Noches gratis"),
+        ("Weekend saver", "Fin de semana"),
+    ]
