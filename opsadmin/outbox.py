@@ -533,6 +533,50 @@ def get(name: str) -> Outbox | None:
     return _OUTBOXES.get(name)
 
 
+# -- retention ------------------------------------------------------------------------------
+PRUNE_BATCH = 5000
+
+
+def attempts_prune(*, older_than_days: int, dry_run: bool = False) -> dict[str, int]:
+    """Delete the attempt records of every outbox's ``sent`` rows older than
+    ``older_than_days`` (finished before the cut-off); rows still waiting or failed keep
+    their whole history for the staff screen. Deletes ``PRUNE_BATCH`` records per statement
+    (short locks on a large backlog). Returns the records deleted (or, with ``dry_run``,
+    that would be) per outbox name."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    counts: dict[str, int] = {}
+    for box in outboxes():
+        message_table = box.model._meta.db_table
+        # Identifiers come from the models; every value is a bound parameter.
+        where = f"""
+              FROM {OutboxAttempt._meta.db_table} AS a
+              JOIN {message_table} AS m ON m.id = a.message_id
+             WHERE a.outbox = %s AND a.finished_at < %s AND m.state = %s
+        """  # noqa: S608
+        params: list[Any] = [box.name, cutoff, str(State.SENT)]
+        with connection.cursor() as cursor:
+            if dry_run:
+                cursor.execute("SELECT count(*) " + where, params)
+                counts[box.name] = cursor.fetchone()[0]
+                continue
+            total = 0
+            while True:
+                cursor.execute(
+                    f"DELETE FROM {OutboxAttempt._meta.db_table} WHERE id IN "  # noqa: S608
+                    f"(SELECT a.id {where} LIMIT %s)",
+                    [*params, PRUNE_BATCH],
+                )
+                total += cursor.rowcount
+                if cursor.rowcount < PRUNE_BATCH:
+                    break
+            counts[box.name] = total
+    logger.info(
+        "outbox.attempts_pruned",
+        extra={"counts": counts, "older_than_days": older_than_days, "dry_run": dry_run},
+    )
+    return counts
+
+
 def waiting_since(outbox: Outbox, *, filters: dict[str, Any]) -> Any | None:
     """The oldest row of ``outbox`` matching ``filters`` that is not acknowledged yet
     (queued, being sent, retrying or failed), or None."""

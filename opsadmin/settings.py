@@ -413,7 +413,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # authorizations: reminders while pending, time-outs, renewal prompts before an agreement
     # lapses, local expiry, and the daily usage refresh of approved agreements.
     "authorizations-maintain": {"task": "authorizations.maintain", "schedule": 3600.0},
+    # Outboxes: daily, the attempt records of sent rows older than the retention go (rows
+    # waiting or failed keep their whole history for the Outboxes screen).
+    "outbox-attempts-prune": {
+        "task": "opsadmin.outbox_attempts_prune",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
+# Days the attempt records of a sent outbox row are kept.
+OUTBOX_ATTEMPT_RETENTION_DAYS = env.int("OUTBOX_ATTEMPT_RETENTION_DAYS", default=90)
 # How long a worker's claim on an outbox row lasts before the sweeper may hand it to another
 # worker: longer than the ESG client's worst-case call.
 BILLING_SEND_LEASE_SECONDS = env.int("BILLING_SEND_LEASE_SECONDS", default=60)

@@ -17,3 +17,13 @@ def heartbeat() -> str:
 def ping(value: int) -> int:
     """Round-trip check used by tests and health checks."""
     return value + 1
+
+
+@shared_task(name="opsadmin.outbox_attempts_prune")
+def outbox_attempts_prune() -> dict[str, int]:
+    """Daily: attempt records of sent outbox rows older than OUTBOX_ATTEMPT_RETENTION_DAYS."""
+    from django.conf import settings
+
+    from opsadmin.outbox import attempts_prune
+
+    return attempts_prune(older_than_days=settings.OUTBOX_ATTEMPT_RETENTION_DAYS)
