@@ -176,12 +176,11 @@ def enrollment_search_page(*, form: EnrollmentFindForm, page_number: str | int |
     )
     # Page the ids alone, then read the page's 25 rows with their customer, premise and plan:
     # a deep page no longer joins every row it skips.
-    page = Paginator(qs.values_list("pk", flat=True), PAGE_SIZE).get_page(page_number)
-    ids = list(page.object_list)
-    rows = qs.model._default_manager.select_related("customer", "service_account", "plan")
+    id_page = Paginator(qs.values_list("pk", flat=True), PAGE_SIZE).get_page(page_number)
+    ids = list(id_page.object_list)
+    rows = Enrollment.objects.select_related("customer", "service_account", "plan")
     by_pk = rows.in_bulk(ids)
-    page.object_list = [by_pk[pk] for pk in ids if pk in by_pk]
-    return page
+    return Page([by_pk[pk] for pk in ids if pk in by_pk], id_page.number, id_page.paginator)
 
 
 @dataclass(frozen=True)
