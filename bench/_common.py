@@ -23,6 +23,33 @@ SPLIT_CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+def pct(values: list[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def summary(ms: list[float]) -> dict:
+    """p50 and p95 of milliseconds, rounded for printing."""
+    import statistics
+
+    return {"p50_ms": round(statistics.median(ms), 1), "p95_ms": round(pct(ms, 95), 1)}
+
+
+def timed(fn: Callable[[], object], n: int) -> list[float]:
+    """Milliseconds of ``n`` calls of ``fn`` after one warm-up call."""
+    import time
+
+    fn()
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
 def free_port() -> int:
     """A free TCP port on loopback for a server the benchmark starts."""
     with socket.socket() as sock:

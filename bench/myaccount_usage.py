@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from contextlib import contextmanager
@@ -44,7 +43,7 @@ import django  # noqa: E402
 django.setup()
 
 import orjson  # noqa: E402
-from _common import format_split, profile_split  # noqa: E402 - bench/ is on sys.path
+from _common import format_split, profile_split, summary, timed  # noqa: E402 - bench/ is on sys.path
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -53,22 +52,6 @@ from django.test.utils import setup_test_environment  # noqa: E402
 
 class Rollback(Exception):
     pass
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
-
-
-def timed(fn, n: int) -> list[float]:
-    fn()  # warm up
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
 
 
 def load_days(service_account, *, start: date, end: date) -> None:
@@ -280,10 +263,6 @@ def main() -> None:
         results[k]["p95_ms"] for k in ("hourly_year", "daily_year", "monthly_2y", "dashboard")
     )
     print(json.dumps(results))
-
-
-def summary(ms: list[float]) -> dict:
-    return {"p50_ms": round(statistics.median(ms), 1), "p95_ms": round(pct(ms, 95), 1)}
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from billing import outbox
 from billing.models import BillingRequest
 from billing.services import billing_request_create, billing_requests_enqueue
 from billing.tasks import billing_outbox_sweep
+from billing.tests.outbox_rows import request_payload, request_row
 from conftest import set_fault
 from enrollments.services import EnrollmentInput, enrollment_submit, enrollment_transition
 from enrollments.tests.factories import make_catalogue
@@ -23,27 +24,7 @@ from opsadmin.celery import app as celery_app
 from opsadmin.errors import ApplicationError
 from opsadmin.outbox import _AfterCommit
 
-PAYLOAD = {
-    "utility": "centerpoint",
-    "plan_code": "SAVER12",
-    "customer": {"first_name": "Ann", "last_name": "Lee"},
-    "service_address": {"line1": "1 Main", "city": "Houston", "state": "TX", "zip": "77002"},
-}
-
-
-def _payload(n: int) -> dict:
-    return {**PAYLOAD, "esiid": f"1008901{n:010d}"}
-
-
-def _row(n: int, payload: dict | None = None, kind: str = "create_prospect") -> BillingRequest:
-    return billing_request_create(
-        kind=kind,
-        subject_type="test",
-        subject_id=n,
-        payload=payload if payload is not None else _payload(n),
-        idempotency_key=f"{kind}:test:{n}",
-        utility_code="centerpoint",
-    )
+_payload, _row = request_payload, request_row
 
 
 def _stats(esg_url: str) -> dict:

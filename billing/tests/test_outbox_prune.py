@@ -11,31 +11,13 @@ from django.utils import timezone
 
 from billing import outbox
 from billing.models import BillingRequest
-from billing.services import billing_request_create
+from billing.tests.outbox_rows import request_row
 from conftest import set_fault
 from opsadmin import outbox as engine
 from opsadmin.models import OutboxAttempt
 from opsadmin.tasks import outbox_attempts_prune
 
 pytestmark = pytest.mark.django_db
-
-PAYLOAD = {
-    "utility": "centerpoint",
-    "plan_code": "SAVER12",
-    "customer": {"first_name": "Ann", "last_name": "Lee"},
-    "service_address": {"line1": "1 Main", "city": "Houston", "state": "TX", "zip": "77002"},
-}
-
-
-def _row(n: int) -> BillingRequest:
-    return billing_request_create(
-        kind="create_prospect",
-        subject_type="test",
-        subject_id=n,
-        payload={**PAYLOAD, "esiid": f"1008901{n:010d}"},
-        idempotency_key=f"create_prospect:test:{n}",
-        utility_code="centerpoint",
-    )
 
 
 def _attempts(row) -> int:
@@ -55,7 +37,7 @@ def _age(days: int) -> None:
 def history(esg_url):
     """Through the ESG simulator: ``done`` sent after one outage, ``waiting`` still retrying
     after the outage, ``recent`` sent today."""
-    done, waiting = _row(1), _row(2)
+    done, waiting = request_row(1), request_row(2)
     set_fault(esg_url.removesuffix("/esg"), "esg", outage=True)
     assert set(outbox.send_batch().values()) == {"retrying"}
     set_fault(esg_url.removesuffix("/esg"), "esg", outage=False)
@@ -64,7 +46,7 @@ def history(esg_url):
     )
     assert outbox.send_batch(ids=[done.pk]) == {done.pk: "sent"}
     _age(100)
-    recent = _row(3)
+    recent = request_row(3)
     assert outbox.send_batch(ids=[recent.pk]) == {recent.pk: "sent"}
     assert (_attempts(done), _attempts(waiting), _attempts(recent)) == (2, 1, 1)
     return done, waiting, recent
