@@ -322,3 +322,16 @@ def market_clock(request):
     mc.reset()
     yield mc
     mc.reset()
+
+
+@pytest.fixture
+def mailbox(tmp_path, monkeypatch, settings):
+    """Mail a real worker sends lands in files here (the worker reads the environment at
+    start; this process reads the settings)."""
+    path = tmp_path / "mail"
+    path.mkdir()
+    monkeypatch.setenv("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+    monkeypatch.setenv("EMAIL_FILE_PATH", str(path))
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(path)
+    return path

@@ -201,18 +201,22 @@ def test_program_ineligibility_reason_is_spanish_for_a_spanish_reader():
     assert reason == "Recompensas no está abierto a inscripciones."
 
 
-def test_authorization_status_reason_in_the_readers_language():
-    ref = reference()
-    auth = authorization_create(
+def _spanish_authorization(email: str):
+    """A Spanish shopper's usage authorization, as the wizard starts one."""
+    return authorization_create(
         origin="shopper",
         channel="wizard",
         esiid=ESIID,
         meter_number="M1",
-        email="a@example.com",
+        email=email,
         language="es",
-        customer_type=ref["res"],
+        customer_type=reference()["res"],
         request_agreement=False,
     )
+
+
+def test_authorization_status_reason_in_the_readers_language():
+    auth = _spanish_authorization("a@example.com")
     authorization_renew(authorization=auth)
     auth.refresh_from_db()
     assert (auth.status_reason, auth.status_reason_es) == (
@@ -272,17 +276,7 @@ def test_a_refused_upload_is_explained_in_spanish_line_by_line():
     from authorizations.models import MonthlyUsage
     from authorizations.parsers import SMT_CSV_HEADER
 
-    ref = reference()
-    auth = authorization_create(
-        origin="shopper",
-        channel="wizard",
-        esiid=ESIID,
-        meter_number="M1",
-        email="a@example.com",
-        language="es",
-        customer_type=ref["res"],
-        request_agreement=False,
-    )
+    auth = _spanish_authorization("a@example.com")
     body = ",".join(SMT_CSV_HEADER) + f"\n'{ESIID},01/01/2025,,00:00,00:15,lots,A,Consumption\n"
     response = Client(headers={"accept-language": "es"}).post(
         f"/usage-authorization/s/{auth.token}/upload/",
@@ -300,17 +294,7 @@ def test_authorization_reminder_email_and_lapse_in_the_persons_language(
 ):
     from authorizations.services import authorizations_maintain
 
-    ref = reference()
-    auth = authorization_create(
-        origin="shopper",
-        channel="wizard",
-        esiid=ESIID,
-        meter_number="M1",
-        email="rosa@example.com",
-        language="es",
-        customer_type=ref["res"],
-        request_agreement=False,
-    )
+    auth = _spanish_authorization("rosa@example.com")
     authorization_renew(authorization=auth)  # asked at SMT now
     with django_capture_on_commit_callbacks(execute=True):
         counts = authorizations_maintain(now=timezone.now() + timedelta(hours=25))

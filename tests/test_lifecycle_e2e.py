@@ -46,18 +46,6 @@ from usage.tasks import smt_refresh_all
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def mailbox(tmp_path, monkeypatch, settings):
-    """Mail the worker sends lands in files here (the worker reads these at start)."""
-    path = tmp_path / "mail"
-    path.mkdir()
-    monkeypatch.setenv("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
-    monkeypatch.setenv("EMAIL_FILE_PATH", str(path))
-    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    settings.EMAIL_FILE_PATH = str(path)
-    return path
-
-
 def messages_to(mailbox: Path, address: str) -> list:
     found = []
     for file in sorted(mailbox.glob("*.log")):

@@ -188,26 +188,14 @@ def test_spanish_customer_signs_up_uses_my_account_and_gets_spanish_email(es_pag
 
 
 @pytest.fixture
-def worker_mailbox(tmp_path, monkeypatch, settings):
-    """Mail the worker sends lands in files here (as in tests/test_lifecycle_e2e.py)."""
-    path = tmp_path / "mail"
-    path.mkdir()
-    monkeypatch.setenv("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
-    monkeypatch.setenv("EMAIL_FILE_PATH", str(path))
-    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    settings.EMAIL_FILE_PATH = str(path)
-    return path
-
-
-@pytest.fixture
-def worker_world(worker_mailbox, simulators_url, celery_worker, market_clock):
+def worker_world(mailbox, simulators_url, celery_worker, market_clock):
     """The demo market (seed_demo: Spanish plan names, drop reasons, program and renewal
     notices) with a real worker whose mail lands in ``mailbox``'s files."""
     ensure_reference_data()
     import_module("renewals.migrations.0002_default_templates").create(django_apps, None)
     call_command("seed_demo", password="pw-demo-1", stdout=open("/dev/null", "w"))  # noqa: SIM115
     httpx.post(f"{simulators_url}/esg/_config", json={"pending_seconds": 0.2}).raise_for_status()
-    return {"sim": simulators_url, "clock": market_clock, "mailbox": worker_mailbox}
+    return {"sim": simulators_url, "clock": market_clock, "mailbox": mailbox}
 
 
 def _one_mail(mailbox, address: str, subject: str):
